@@ -1,0 +1,74 @@
+/**
+ * The runtime-neutral vocabulary of the FFI layer.
+ *
+ * A symbol table is plain data: each entry names a C function with its
+ * parameter and result types written in {@linkcode NativeType}. A
+ * {@linkcode Binder} (one per runtime) turns such a table into callable
+ * functions. Integers that are 64 bits wide in C are plain `number`s on the
+ * JavaScript side; the binder converts to and from `bigint` where the runtime
+ * needs it and refuses values that do not fit a double exactly.
+ *
+ * @module
+ */
+
+/**
+ * A C type as the FFI layer knows it.
+ *
+ * - `i32` / `u32`: 32-bit integers (`int`, `DWORD`, `BOOL`).
+ * - `i64` / `u64`: 64-bit integers (`off_t`, `size_t`, `ssize_t`, `HANDLE`).
+ * - `pointer`: an address passed or returned as a `number` (`void *`).
+ * - `buffer`: caller-owned bytes, passed as a non-empty `Uint8Array`.
+ * - `void`: no result.
+ */
+export type NativeType = "void" | "i32" | "u32" | "i64" | "u64" | "pointer" | "buffer";
+
+/** One C function: its parameters, its result, and whether it may be missing. */
+export interface SymbolSpec {
+  readonly parameters: readonly NativeType[];
+  readonly result: NativeType;
+  /** When true, a library without this symbol still loads; the function is then absent. */
+  readonly optional?: boolean;
+}
+
+/** A whole library's symbols, by C name. */
+export type SymbolTable = Readonly<Record<string, SymbolSpec>>;
+
+/** The JavaScript type of one argument. */
+export type ArgType<T extends NativeType> = T extends "buffer" ? Uint8Array : number;
+
+/** The JavaScript function a {@linkcode SymbolSpec} becomes. */
+export type BoundFunction<S extends SymbolSpec> = (...args: Args<S["parameters"]>) => number;
+
+/** The JavaScript argument list of a parameter list. */
+export type Args<P extends readonly NativeType[]> = { -readonly [I in keyof P]: ArgType<P[I]> };
+
+/** A bound library: required symbols are functions, optional ones may be undefined. */
+export type BoundLibrary<T extends SymbolTable> =
+  & { [K in keyof T as T[K]["optional"] extends true ? never : K]: BoundFunction<T[K]> }
+  & { [K in keyof T as T[K]["optional"] extends true ? K : never]?: BoundFunction<T[K]> };
+
+/** The operating systems the I/O backends know. */
+export type HostOs = "linux" | "darwin" | "windows";
+
+/** What a runtime adapter provides. Nothing outside `ffi/` sees more than this. */
+export interface Binder {
+  /** Which runtime this binder drives. */
+  readonly runtime: "deno" | "bun";
+  /** The operating system the process runs on. */
+  readonly os: HostOs;
+  /**
+   * Opens the first candidate library that loads and binds `table` from it.
+   *
+   * @throws {Error} Listing every path tried when none loads.
+   */
+  open<T extends SymbolTable>(candidates: readonly string[], table: T): BoundLibrary<T>;
+  /**
+   * Wraps `length` bytes of foreign memory at `address` without copying.
+   * The caller owns the lifetime: the memory must stay mapped while the buffer is reachable.
+   */
+  wrap(address: number, length: number): ArrayBuffer;
+  /** Reads the 32-bit signed integer at `address` (used for `errno`). */
+  readI32(address: number): number;
+  /** Reads an environment variable, or `undefined` when unset or not permitted. */
+  env(name: string): string | undefined;
+}

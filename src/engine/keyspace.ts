@@ -1,0 +1,154 @@
+/**
+ * The keyspace: the indexes of every namespace over the journal's memory.
+ *
+ * It confirms index candidates by comparing key bytes in the journal
+ * ({@linkcode KeySource}) and applies replayed frames ({@linkcode ReplaySink}).
+ *
+ * @module
+ */
+import { EmdbError } from "../errors.ts";
+import {
+  FLAG_EXPIRES,
+  FRAME_HEADER_BYTES,
+  keyStart,
+  KIND_CLEAR,
+  KIND_DELETE,
+  KIND_NAMESPACE,
+  KIND_PUT,
+  u16,
+  u32,
+} from "../format/frame.ts";
+import { halfSipHash } from "../index/halfsiphash.ts";
+import { HashIndex, type KeySource } from "../index/hash_index.ts";
+import { WINDOW_BYTES } from "../io/io.ts";
+import type { ReplaySink } from "./recovery.ts";
+
+/** Most namespaces a journal may declare (bounds memory for crafted files). */
+export const MAX_NAMESPACES = 4096;
+
+const EMPTY = new Uint8Array(0);
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Indexes of all namespaces plus the journal memory they point into. */
+export class Keyspace implements KeySource, ReplaySink {
+  /** Readable windows of the journal. */
+  windows: readonly Uint8Array[] = [];
+  /** Window 0 (file offsets below 1 GiB), kept apart for the hot path. */
+  win0: Uint8Array = EMPTY;
+  /** Index of the default namespace (id 0). */
+  readonly main: HashIndex = new HashIndex();
+  /** Index of every namespace, by id. */
+  readonly spaces: Map<number, HashIndex> = new Map([[0, this.main]]);
+  /** Namespace names, by id. */
+  readonly names: Map<number, string> = new Map();
+  /** Hash key, word 0. */
+  k0: number;
+  /** Hash key, word 1. */
+  k1: number;
+
+  /**
+   * @param k0 Hash key word 0 (random per database generation).
+   * @param k1 Hash key word 1.
+   */
+  constructor(k0: number, k1: number) {
+    this.k0 = k0;
+    this.k1 = k1;
+  }
+
+  /** Points at a new set of windows (after the file grew). */
+  setWindows(windows: readonly Uint8Array[]): void {
+    this.windows = windows;
+    this.win0 = windows[0] ?? EMPTY;
+  }
+
+  /** Hashes key bytes with this keyspace's key. */
+  hash(buf: Uint8Array, start: number, len: number): number {
+    return halfSipHash(buf, start, len, this.k0, this.k1);
+  }
+
+  keyEquals(offset: number, key: Uint8Array, start: number, keyLen: number): boolean {
+    let buf = this.win0;
+    let p = offset;
+    if (offset >= WINDOW_BYTES) {
+      const k = Math.floor(offset / WINDOW_BYTES);
+      buf = this.windows[k]!;
+      p = offset - k * WINDOW_BYTES;
+    }
+    if ((buf[p + 6]! | (buf[p + 7]! << 8)) !== keyLen) return false;
+    const q = p + FRAME_HEADER_BYTES + ((buf[p + 5]! & FLAG_EXPIRES) !== 0 ? 8 : 0) - start;
+    for (let i = start, end = start + keyLen; i < end; i++) if (buf[q + i] !== key[i]) return false;
+    return true;
+  }
+
+  /** The index of a namespace, created on first use. */
+  space(nsId: number, offset: number): HashIndex {
+    let idx = this.spaces.get(nsId);
+    if (idx !== undefined) return idx;
+    if (!this.names.has(nsId)) {
+      throw new EmdbError("CORRUPTED", `Cannot replay: frame at byte ${offset} uses undeclared namespace ${nsId}`, {
+        offset,
+      });
+    }
+    idx = new HashIndex();
+    this.spaces.set(nsId, idx);
+    return idx;
+  }
+
+  /** Live keys in every namespace. */
+  liveRecords(): number {
+    let n = 0;
+    for (const idx of this.spaces.values()) n += idx.size;
+    return n;
+  }
+
+  /** Index bytes over every namespace. */
+  indexBytes(): number {
+    let n = 0;
+    for (const idx of this.spaces.values()) n += idx.byteSize();
+    return n;
+  }
+
+  frame(buf: Uint8Array, local: number, offset: number): void {
+    const kind = buf[local + 4]!;
+    const nsId = u32(buf, local + 12);
+    switch (kind) {
+      case KIND_PUT: {
+        const ks = keyStart(buf, local);
+        const len = u16(buf, local + 6);
+        this.space(nsId, offset).upsert(this.hash(buf, ks, len), buf, ks, len, this, offset);
+        break;
+      }
+      case KIND_DELETE: {
+        const ks = local + FRAME_HEADER_BYTES;
+        const len = u16(buf, local + 6);
+        this.space(nsId, offset).remove(this.hash(buf, ks, len), buf, ks, len, this);
+        break;
+      }
+      case KIND_CLEAR:
+        this.space(nsId, offset).clear();
+        break;
+      case KIND_NAMESPACE: {
+        const len = u16(buf, local + 6);
+        let name: string;
+        try {
+          name = utf8.decode(buf.subarray(local + FRAME_HEADER_BYTES, local + FRAME_HEADER_BYTES + len));
+        } catch {
+          throw new EmdbError("CORRUPTED", `Cannot replay: namespace name at byte ${offset} is not UTF-8`, { offset });
+        }
+        if (nsId === 0) {
+          throw new EmdbError("CORRUPTED", `Cannot replay: namespace record at byte ${offset} names id 0`, { offset });
+        }
+        if (name === "") {
+          this.names.delete(nsId);
+          this.spaces.delete(nsId);
+        } else {
+          if (!this.names.has(nsId) && this.names.size >= MAX_NAMESPACES) {
+            throw new EmdbError("CORRUPTED", `Cannot replay: more than ${MAX_NAMESPACES} namespaces`, { offset });
+          }
+          this.names.set(nsId, name);
+        }
+        break;
+      }
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The I/O interface the engine receives.
+ *
+ * The engine never touches the file system or the OS directly: it asks an
+ * {@linkcode Io} backend (POSIX, Windows or in-memory) to open its journal,
+ * take the lock and read or replace side files. This is what lets the same
+ * engine run on a real file, in memory, or under fault injection.
+ *
+ * @module
+ */
+
+/** Frames never exceed this many bytes, so a frame that starts in window k fits in it. */
+export const MAX_FRAME_BYTES = 1024 * 1024 * 1024;
+
+/** Window k of a journal's memory starts at file offset `k * WINDOW_BYTES`. */
+export const WINDOW_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * The journal file: positional writes, durable syncs, and read access through
+ * memory (an mmap of the file, or plain memory).
+ *
+ * Reads go through {@linkcode JournalFile.windows}: window `k` is a view whose
+ * byte 0 is file offset `k * WINDOW_BYTES` and which extends at least
+ * `MAX_FRAME_BYTES` past the start of the next window (or to the end of the
+ * file), so every frame is readable from the window it starts in.
+ */
+export interface JournalFile {
+  /** The file's path, or `undefined` in memory. */
+  readonly path: string | undefined;
+  /** Bytes allocated on disk (data plus preallocated zeros). */
+  readonly size: number;
+  /** Readable views of `[0, size)`, replaced when the file grows. */
+  readonly windows: readonly Uint8Array[];
+  /** Increments whenever `windows` is replaced. */
+  readonly generation: number;
+  /** Writes `data` at `offset` in full (one positional write). */
+  write(data: Uint8Array, offset: number): void;
+  /** Makes every completed write durable (fdatasync or its equivalent). */
+  sync(): void;
+  /** Grows the file to at least `size` bytes of zeros (preallocation) and maps it. */
+  grow(size: number): void;
+  /**
+   * Sets the file size to exactly `size` bytes. Shrinking is only allowed while no
+   * view handed out by the engine can still read past `size` (at open, before
+   * anything is returned, and at close, after {@linkcode JournalFile.retire}).
+   */
+  truncate(size: number): void;
+  /**
+   * Makes every view ever handed out unreadable (length 0) so that releasing the
+   * memory can never crash a holder; called by `close()`.
+   */
+  retire(): void;
+  /** Closes the file (after `retire`). Idempotent. */
+  close(): void;
+}
+
+/** An acquired exclusive lock; `release()` is idempotent. */
+export interface LockHandle {
+  release(): void;
+}
+
+/** Result of trying to take a lock. */
+export type LockAttempt = { ok: true; handle: LockHandle } | { ok: false; errno: string };
+
+/** Everything the engine asks of the file system and the OS. */
+export interface Io {
+  /** `"posix"`, `"win32"` or `"memory"`. */
+  readonly kind: string;
+  /** Opens the journal; returns `undefined` when it is missing and `create` is false. */
+  openJournal(path: string, create: boolean): JournalFile | undefined;
+  /** Tries once, without waiting, to take the exclusive OS lock carried by `lockPath`. */
+  tryLock(lockPath: string): LockAttempt;
+  /** Reads a whole file, or `undefined` when it does not exist. */
+  readFile(path: string): Uint8Array | undefined;
+  /** Replaces a file atomically and durably: temp file, sync, rename, sync the folder. */
+  writeFileAtomic(path: string, data: Uint8Array): void;
+  /** Writes a new file and syncs it (used for salvage side files). */
+  writeFileDurable(path: string, data: Uint8Array): void;
+  /** Deletes a file; a missing file is not an error. */
+  remove(path: string): void;
+  /** Creates a folder and its parents. */
+  makeDirectory(path: string): void;
+  /** Syncs a folder so that entries created or renamed in it survive a crash. */
+  syncDirectory(path: string): void;
+}

@@ -1,0 +1,180 @@
+/**
+ * The in-memory I/O backend: journals and side files live in JavaScript
+ * memory. It backs `Emdb.openInMemory()` (no file, no lock) and, with its
+ * fault switches, lets tests tear a write after N bytes or fail a sync.
+ *
+ * Growth copies into a larger buffer; views handed out earlier keep the old
+ * buffer alive and stay readable (records are immutable), so nothing a reader
+ * holds is ever invalidated.
+ *
+ * @module
+ */
+import { EmdbError } from "../errors.ts";
+import type { Io, JournalFile, LockAttempt } from "./io.ts";
+
+/** Faults a test can switch on. */
+export interface MemoryFaults {
+  /** Total bytes the journal accepts before a write is torn and throws `EIO`. */
+  tearAfterBytes?: number;
+  /** When true, `sync()` throws `EIO`. */
+  failSync?: boolean;
+}
+
+const MAX_MEMORY_JOURNAL = 2 ** 31;
+
+class MemoryJournal implements JournalFile {
+  readonly path: string | undefined;
+  #bytes: Uint8Array;
+  #size: number;
+  #windows: Uint8Array[];
+  #generation = 0;
+  #faults: MemoryFaults;
+  #written = 0;
+  #store: (bytes: Uint8Array) => void;
+
+  constructor(path: string | undefined, initial: Uint8Array, faults: MemoryFaults, store: (b: Uint8Array) => void) {
+    this.path = path;
+    this.#bytes = initial;
+    this.#size = initial.byteLength;
+    this.#windows = [this.#bytes.subarray(0, this.#size)];
+    this.#faults = faults;
+    this.#store = store;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+  get windows(): readonly Uint8Array[] {
+    return this.#windows;
+  }
+  get generation(): number {
+    return this.#generation;
+  }
+
+  #publish(): void {
+    this.#windows = [this.#bytes.subarray(0, this.#size)];
+    this.#generation++;
+    this.#store(this.#windows[0]!);
+  }
+
+  write(data: Uint8Array, offset: number): void {
+    const end = offset + data.byteLength;
+    if (end > this.#size) this.grow(end);
+    const limit = this.#faults.tearAfterBytes;
+    if (limit !== undefined && this.#written + data.byteLength > limit) {
+      const keep = Math.max(0, limit - this.#written);
+      this.#bytes.set(data.subarray(0, keep), offset);
+      this.#written += keep;
+      throw new EmdbError("IO", "Cannot pwrite (in memory): EIO (injected fault)", { errno: "EIO", syscall: "pwrite" });
+    }
+    this.#bytes.set(data, offset);
+    this.#written += data.byteLength;
+  }
+
+  sync(): void {
+    if (this.#faults.failSync) {
+      throw new EmdbError("IO", "Cannot fdatasync (in memory): EIO (injected fault)", {
+        errno: "EIO",
+        syscall: "fdatasync",
+      });
+    }
+  }
+
+  grow(size: number): void {
+    if (size <= this.#size) return;
+    if (size > MAX_MEMORY_JOURNAL) {
+      throw new EmdbError("FULL", `Cannot grow an in-memory journal past ${MAX_MEMORY_JOURNAL} bytes`);
+    }
+    if (size > this.#bytes.byteLength) {
+      const bigger = new Uint8Array(Math.min(MAX_MEMORY_JOURNAL, Math.max(size, this.#bytes.byteLength * 2)));
+      bigger.set(this.#bytes.subarray(0, this.#size));
+      this.#bytes = bigger;
+    }
+    this.#size = size;
+    this.#publish();
+  }
+
+  truncate(size: number): void {
+    if (size > this.#size) return this.grow(size);
+    // Copy so that views handed out earlier keep their bytes.
+    const copy = new Uint8Array(Math.max(size, 64));
+    copy.set(this.#bytes.subarray(0, size));
+    this.#bytes = copy;
+    this.#size = size;
+    this.#publish();
+  }
+
+  retire(): void {
+    // JavaScript memory: views stay valid on their own; nothing to release.
+  }
+
+  close(): void {}
+}
+
+/** An {@linkcode Io} whose files live in a `Map`. */
+export class MemoryIo implements Io {
+  readonly kind = "memory";
+  /** Files by path. */
+  readonly files: Map<string, Uint8Array> = new Map();
+  /** Fault switches, read at every write and sync. */
+  readonly faults: MemoryFaults;
+  #locks = new Set<string>();
+
+  /**
+   * Creates an empty in-memory file system.
+   *
+   * @param faults Optional fault injection switches.
+   */
+  constructor(faults: MemoryFaults = {}) {
+    this.faults = faults;
+  }
+
+  openJournal(path: string, create: boolean): JournalFile | undefined {
+    const existing = this.files.get(path);
+    if (existing === undefined && !create) return undefined;
+    const initial = new Uint8Array(Math.max(4096, existing?.byteLength ?? 0));
+    if (existing) initial.set(existing);
+    const journal = new MemoryJournal(path, initial.subarray(0, existing?.byteLength ?? 0), this.faults, (b) => {
+      this.files.set(path, b);
+    });
+    // A subarray over a larger buffer: let growth reuse it.
+    this.files.set(path, journal.windows[0]!);
+    return journal;
+  }
+
+  tryLock(lockPath: string): LockAttempt {
+    if (this.#locks.has(lockPath)) return { ok: false, errno: "EAGAIN" };
+    this.#locks.add(lockPath);
+    let held = true;
+    return {
+      ok: true,
+      handle: {
+        release: () => {
+          if (held) this.#locks.delete(lockPath);
+          held = false;
+        },
+      },
+    };
+  }
+
+  readFile(path: string): Uint8Array | undefined {
+    const f = this.files.get(path);
+    return f === undefined ? undefined : f.slice();
+  }
+
+  writeFileAtomic(path: string, data: Uint8Array): void {
+    this.files.set(path, data.slice());
+  }
+
+  writeFileDurable(path: string, data: Uint8Array): void {
+    this.files.set(path, data.slice());
+  }
+
+  remove(path: string): void {
+    this.files.delete(path);
+  }
+
+  makeDirectory(_path: string): void {}
+
+  syncDirectory(_path: string): void {}
+}

@@ -1,0 +1,384 @@
+/**
+ * The POSIX I/O backend (Linux and macOS): `pwrite`, `fdatasync` (or
+ * `F_FULLFSYNC`), `fallocate`/`ftruncate`, `flock` and `mmap` through the FFI
+ * layer; opening, renaming and reading whole files through `node:fs`, which
+ * both runtimes implement with real OS descriptors.
+ *
+ * Memory layout of a mapped journal: one read-only `MAP_SHARED` mapping of the
+ * file, reserved far larger than the file (the kernel allows mapping past the
+ * end of a file; those pages only become readable once the file grows into
+ * them). Growing the file therefore never moves or invalidates memory a reader
+ * holds. When the file outgrows the reservation, a second, larger mapping is
+ * made and the first stays valid until `close()`.
+ *
+ * Retirement (the only crash-free sequence measured on both runtimes): every
+ * ArrayBuffer ever wrapped over a mapping is detached with `transfer(0)`, so
+ * views held by users read as length 0; only then is the range unmapped. If a
+ * wrapper cannot be detached, the range is replaced by an anonymous read-only
+ * zero mapping instead, so a stray view reads zeros rather than faulting.
+ *
+ * @module
+ */
+import * as fs from "node:fs";
+import { dirname } from "node:path";
+import {
+  binder,
+  DARWIN_CONSTANTS,
+  errnoName,
+  LIBC_CANDIDATES,
+  LIBC_DARWIN,
+  LIBC_LINUX,
+  LINUX_CONSTANTS,
+  type PosixConstants,
+} from "../../ffi/mod.ts";
+import { EmdbError } from "../errors.ts";
+import { type Io, type JournalFile, type LockAttempt, MAX_FRAME_BYTES, WINDOW_BYTES } from "./io.ts";
+
+/** The libc functions this backend calls, whichever OS provided them. */
+interface Libc {
+  pwrite(fd: number, buf: Uint8Array, count: number, offset: number): number;
+  fsync(fd: number): number;
+  ftruncate(fd: number, length: number): number;
+  flock(fd: number, op: number): number;
+  mmap(addr: number, len: number, prot: number, flags: number, fd: number, off: number): number;
+  munmap(addr: number, len: number): number;
+  datasync(fd: number): number;
+  fallocate: ((fd: number, mode: number, offset: number, len: number) => number) | undefined;
+  errno(): number;
+}
+
+let cached: { libc: Libc; c: PosixConstants } | undefined;
+
+function loadLibc(): { libc: Libc; c: PosixConstants } {
+  if (cached) return cached;
+  const override = binder.env("EMDB_LIBC");
+  if (binder.os === "darwin") {
+    const lib = binder.open(override ? [override] : LIBC_CANDIDATES.darwin, LIBC_DARWIN);
+    const c = DARWIN_CONSTANTS;
+    cached = {
+      c,
+      libc: {
+        ...lib,
+        datasync: (fd) => lib.fcntl(fd, c.F_FULLFSYNC) === -1 ? lib.fsync(fd) : 0,
+        fallocate: undefined,
+        errno: () => binder.readI32(lib.__error()),
+      },
+    };
+  } else {
+    const lib = binder.open(override ? [override] : LIBC_CANDIDATES.linux, LIBC_LINUX);
+    cached = {
+      c: LINUX_CONSTANTS,
+      libc: {
+        ...lib,
+        datasync: lib.fdatasync,
+        fallocate: lib.fallocate,
+        errno: () => binder.readI32(lib.__errno_location()),
+      },
+    };
+  }
+  return cached;
+}
+
+const EINTR = 4;
+
+/** Turns the errno left by a failed libc call into an `EmdbError` code `IO`. */
+function osError(libc: Libc, syscall: string, path: string | undefined): EmdbError {
+  const name = errnoName(binder.os, libc.errno());
+  const where = path === undefined ? "" : ` "${path}"`;
+  return new EmdbError("IO", `Cannot ${syscall}${where}: ${name}`, { errno: name, syscall, path });
+}
+
+/** Turns a `node:fs` exception into an `EmdbError` code `IO`. */
+export function fsError(e: unknown, action: string, path: string): EmdbError {
+  const err = e as { code?: string; syscall?: string };
+  const errno = typeof err.code === "string" ? err.code : "EIO";
+  return new EmdbError("IO", `Cannot ${action} "${path}": ${errno}`, {
+    errno,
+    syscall: err.syscall ?? action,
+    path,
+    cause: e,
+  });
+}
+
+/** One reserved mapping of the journal and every wrapper made over it. */
+interface Region {
+  addr: number;
+  reserved: number;
+  wrappers: ArrayBuffer[];
+}
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+const MIN_RESERVE = 1024 * 1024 * 1024;
+
+class PosixJournal implements JournalFile {
+  readonly path: string;
+  #fd: number;
+  #size: number;
+  #regions: Region[] = [];
+  #windows: Uint8Array[] = [];
+  #generation = 0;
+  #libc: Libc;
+  #c: PosixConstants;
+  #retired = false;
+
+  constructor(path: string, fd: number, size: number) {
+    const { libc, c } = loadLibc();
+    this.path = path;
+    this.#fd = fd;
+    this.#size = size;
+    this.#libc = libc;
+    this.#c = c;
+    this.#rewrap();
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get windows(): readonly Uint8Array[] {
+    return this.#windows;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Maps a new, larger region when the file has outgrown the current one. */
+  #ensureRegion(): Region {
+    const current = this.#regions[this.#regions.length - 1];
+    if (current !== undefined && current.reserved >= this.#size) return current;
+    const reserved = Math.max(MIN_RESERVE, nextPowerOfTwo(this.#size * 2));
+    const addr = this.#libc.mmap(0, reserved, this.#c.PROT_READ, this.#c.MAP_SHARED, this.#fd, 0);
+    if (addr === -1 || addr === 0) throw osError(this.#libc, "mmap", this.path);
+    const region: Region = { addr, reserved, wrappers: [] };
+    this.#regions.push(region);
+    return region;
+  }
+
+  /** Builds fresh windows over `[0, size)`; old views stay valid. */
+  #rewrap(): void {
+    const windows: Uint8Array[] = [];
+    if (this.#size > 0 && !this.#retired) {
+      const region = this.#ensureRegion();
+      for (let start = 0; start < this.#size; start += WINDOW_BYTES) {
+        const len = Math.min(this.#size - start, WINDOW_BYTES + MAX_FRAME_BYTES);
+        const ab = binder.wrap(region.addr + start, len);
+        region.wrappers.push(ab);
+        windows.push(new Uint8Array(ab));
+      }
+    }
+    this.#windows = windows;
+    this.#generation++;
+  }
+
+  write(data: Uint8Array, offset: number): void {
+    let done = 0;
+    const total = data.byteLength;
+    while (done < total) {
+      const part = done === 0 ? data : data.subarray(done);
+      const n = this.#libc.pwrite(this.#fd, part, total - done, offset + done);
+      if (n < 0) {
+        if (this.#libc.errno() === EINTR) continue;
+        throw osError(this.#libc, "pwrite", this.path);
+      }
+      if (n === 0) throw new EmdbError("IO", `Cannot pwrite "${this.path}": no progress`, { path: this.path });
+      done += n;
+    }
+  }
+
+  sync(): void {
+    for (;;) {
+      if (this.#libc.datasync(this.#fd) === 0) return;
+      if (this.#libc.errno() !== EINTR) throw osError(this.#libc, "fdatasync", this.path);
+    }
+  }
+
+  grow(size: number): void {
+    if (size <= this.#size) return;
+    const fa = this.#libc.fallocate;
+    let ok = false;
+    if (fa !== undefined) ok = fa(this.#fd, 0, this.#size, size - this.#size) === 0;
+    if (!ok && this.#libc.ftruncate(this.#fd, size) !== 0) throw osError(this.#libc, "ftruncate", this.path);
+    this.#size = size;
+    this.#rewrap();
+  }
+
+  truncate(size: number): void {
+    if (this.#libc.ftruncate(this.#fd, size) !== 0) throw osError(this.#libc, "ftruncate", this.path);
+    this.#size = size;
+    this.#rewrap();
+  }
+
+  retire(): void {
+    this.#retired = true;
+    for (const region of this.#regions) {
+      let detachedAll = true;
+      for (const ab of region.wrappers) {
+        try {
+          if (!ab.detached) ab.transfer(0);
+        } catch {
+          detachedAll = false;
+        }
+      }
+      region.wrappers = [];
+      if (detachedAll) {
+        this.#libc.munmap(region.addr, region.reserved);
+      } else {
+        const c = this.#c;
+        const flags = c.MAP_PRIVATE | c.MAP_ANONYMOUS | c.MAP_FIXED | c.MAP_NORESERVE;
+        this.#libc.mmap(region.addr, region.reserved, c.PROT_READ, flags, -1, 0);
+      }
+    }
+    this.#regions = [];
+    this.#windows = [];
+    this.#generation++;
+  }
+
+  close(): void {
+    if (this.#fd < 0) return;
+    if (this.#regions.length > 0) this.retire();
+    try {
+      fs.closeSync(this.#fd);
+    } finally {
+      this.#fd = -1;
+    }
+  }
+}
+
+/** The backend for Linux and macOS. */
+export class PosixIo implements Io {
+  readonly kind = "posix";
+
+  openJournal(path: string, create: boolean): JournalFile | undefined {
+    let fd: number;
+    let created = false;
+    try {
+      fd = fs.openSync(path, fs.constants.O_RDWR);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "ENOENT") throw fsError(e, "open", path);
+      if (!create) return undefined;
+      try {
+        fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+        created = true;
+      } catch (e2) {
+        throw fsError(e2, "create", path);
+      }
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) {
+        throw new EmdbError("INVALID_CONFIG", `Cannot open "${path}": not a regular file`, { path });
+      }
+      if (created) this.syncDirectory(dirname(path));
+      return new PosixJournal(path, fd, st.size);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+  }
+
+  tryLock(lockPath: string): LockAttempt {
+    const { libc, c } = loadLibc();
+    let fd: number;
+    try {
+      fd = fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    } catch (e) {
+      throw fsError(e, "open lock file", lockPath);
+    }
+    for (;;) {
+      if (libc.flock(fd, c.LOCK_EX | c.LOCK_NB) === 0) break;
+      const code = libc.errno();
+      if (code === EINTR) continue;
+      fs.closeSync(fd);
+      return { ok: false, errno: errnoName(binder.os, code) };
+    }
+    let held = true;
+    return {
+      ok: true,
+      handle: {
+        release(): void {
+          if (!held) return;
+          held = false;
+          libc.flock(fd, c.LOCK_UN);
+          fs.closeSync(fd);
+        },
+      },
+    };
+  }
+
+  readFile(path: string): Uint8Array | undefined {
+    try {
+      const b = fs.readFileSync(path);
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT") return undefined;
+      throw fsError(e, "read", path);
+    }
+  }
+
+  writeFileDurable(path: string, data: Uint8Array): void {
+    const { libc } = loadLibc();
+    let fd: number;
+    try {
+      fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+    } catch (e) {
+      throw fsError(e, "create", path);
+    }
+    try {
+      let done = 0;
+      while (done < data.byteLength) done += fs.writeSync(fd, data, done, data.byteLength - done, done);
+      if (libc.datasync(fd) !== 0) throw osError(libc, "fdatasync", path);
+    } catch (e) {
+      throw e instanceof EmdbError ? e : fsError(e, "write", path);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  writeFileAtomic(path: string, data: Uint8Array): void {
+    const tmp = `${path}.tmp`;
+    this.writeFileDurable(tmp, data);
+    try {
+      fs.renameSync(tmp, path);
+    } catch (e) {
+      throw fsError(e, "rename", tmp);
+    }
+    this.syncDirectory(dirname(path));
+  }
+
+  remove(path: string): void {
+    try {
+      fs.unlinkSync(path);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "ENOENT") throw fsError(e, "remove", path);
+    }
+  }
+
+  makeDirectory(path: string): void {
+    try {
+      fs.mkdirSync(path, { recursive: true });
+    } catch (e) {
+      throw fsError(e, "create folder", path);
+    }
+  }
+
+  syncDirectory(path: string): void {
+    const { libc } = loadLibc();
+    let fd: number;
+    try {
+      fd = fs.openSync(path, fs.constants.O_RDONLY);
+    } catch (e) {
+      throw fsError(e, "open folder", path);
+    }
+    try {
+      if (libc.fsync(fd) !== 0) throw osError(libc, "fsync", path);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * The Windows I/O backend: kernel32 HANDLEs end to end. Written and
+ * type-checked on every run; NOT exercised by the test suite (only Linux is
+ * tested here — see the README).
+ *
+ * - Positional writes: `WriteFile` with an OVERLAPPED carrying the offset.
+ * - Durability: `FlushFileBuffers`.
+ * - Growth: `SetFileInformationByHandle(FileEndOfFileInfo)` (zero-filled).
+ * - Lock: `LockFileEx(EXCLUSIVE | FAIL_IMMEDIATELY)` on `<path>.lock`, never on
+ *   the journal (Windows locks are mandatory and would block our own reads).
+ * - Memory: a section (`CreateFileMappingW`) of the whole file mapped read-only
+ *   with `MapViewOfFileEx`. A section cannot extend past the file, so each
+ *   growth maps a new, larger view; older views stay mapped until `close()`.
+ *   Shrinking (only at open or after `retire`) unmaps first, because Windows
+ *   refuses to truncate a mapped file.
+ *
+ * @module
+ */
+import * as fs from "node:fs";
+import { binder, errnoName, KERNEL32, KERNEL32_CANDIDATES, WIN32 } from "../../ffi/mod.ts";
+import type { BoundLibrary } from "../../ffi/mod.ts";
+import { EmdbError } from "../errors.ts";
+import { type Io, type JournalFile, type LockAttempt, MAX_FRAME_BYTES, WINDOW_BYTES } from "./io.ts";
+import { fsError } from "./posix_io.ts";
+
+type K32 = BoundLibrary<typeof KERNEL32>;
+let k32: K32 | undefined;
+
+function lib(): K32 {
+  const override = binder.env("EMDB_KERNEL32");
+  k32 ??= binder.open(override ? [override] : KERNEL32_CANDIDATES, KERNEL32);
+  return k32;
+}
+
+function wide(s: string): Uint8Array {
+  const out = new Uint8Array((s.length + 1) * 2);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out[2 * i] = c & 0xff;
+    out[2 * i + 1] = c >>> 8;
+  }
+  return out;
+}
+
+function winError(syscall: string, path: string | undefined): EmdbError {
+  const name = errnoName("windows", lib().GetLastError());
+  return new EmdbError("IO", `Cannot ${syscall}${path ? ` "${path}"` : ""}: ${name}`, { errno: name, syscall, path });
+}
+
+function overlapped(offset: number): Uint8Array {
+  const ov = new Uint8Array(32);
+  const dv = new DataView(ov.buffer);
+  dv.setUint32(16, offset % 2 ** 32, true);
+  dv.setUint32(20, Math.floor(offset / 2 ** 32), true);
+  return ov;
+}
+
+function openHandle(path: string, disposition: number): number {
+  const k = lib();
+  const access = WIN32.GENERIC_READ | WIN32.GENERIC_WRITE;
+  const share = WIN32.FILE_SHARE_READ | WIN32.FILE_SHARE_WRITE | WIN32.FILE_SHARE_DELETE;
+  return k.CreateFileW(wide(path), access >>> 0, share, 0, disposition, WIN32.FILE_ATTRIBUTE_NORMAL, 0);
+}
+
+interface View {
+  section: number;
+  addr: number;
+  wrappers: ArrayBuffer[];
+}
+
+class Win32Journal implements JournalFile {
+  readonly path: string;
+  #h: number;
+  #size: number;
+  #views: View[] = [];
+  #windows: Uint8Array[] = [];
+  #generation = 0;
+  #retired = false;
+
+  constructor(path: string, handle: number) {
+    this.path = path;
+    this.#h = handle;
+    const out = new Uint8Array(8);
+    if (!lib().GetFileSizeEx(handle, out)) throw winError("GetFileSizeEx", path);
+    const dv = new DataView(out.buffer);
+    this.#size = dv.getUint32(0, true) + dv.getUint32(4, true) * 2 ** 32;
+    this.#remap();
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+  get windows(): readonly Uint8Array[] {
+    return this.#windows;
+  }
+  get generation(): number {
+    return this.#generation;
+  }
+
+  #remap(): void {
+    const windows: Uint8Array[] = [];
+    if (this.#size > 0 && !this.#retired) {
+      const k = lib();
+      const hi = Math.floor(this.#size / 2 ** 32);
+      const lo = this.#size % 2 ** 32;
+      const section = k.CreateFileMappingW(this.#h, 0, WIN32.PAGE_READONLY, hi, lo, 0);
+      if (section === 0) throw winError("CreateFileMappingW", this.path);
+      const addr = k.MapViewOfFileEx(section, WIN32.FILE_MAP_READ, 0, 0, this.#size, 0);
+      if (addr === 0) throw winError("MapViewOfFileEx", this.path);
+      const view: View = { section, addr, wrappers: [] };
+      for (let start = 0; start < this.#size; start += WINDOW_BYTES) {
+        const ab = binder.wrap(addr + start, Math.min(this.#size - start, WINDOW_BYTES + MAX_FRAME_BYTES));
+        view.wrappers.push(ab);
+        windows.push(new Uint8Array(ab));
+      }
+      this.#views.push(view);
+    }
+    this.#windows = windows;
+    this.#generation++;
+  }
+
+  write(data: Uint8Array, offset: number): void {
+    const k = lib();
+    const written = new Uint32Array(1);
+    let done = 0;
+    while (done < data.byteLength) {
+      const n = Math.min(data.byteLength - done, 0x40000000);
+      const part = data.subarray(done, done + n);
+      if (!k.WriteFile(this.#h, part, n, new Uint8Array(written.buffer), overlapped(offset + done))) {
+        throw winError("WriteFile", this.path);
+      }
+      done += written[0]!;
+    }
+  }
+
+  sync(): void {
+    if (!lib().FlushFileBuffers(this.#h)) throw winError("FlushFileBuffers", this.path);
+  }
+
+  #setEnd(size: number): void {
+    const info = new Uint8Array(8);
+    const dv = new DataView(info.buffer);
+    dv.setUint32(0, size % 2 ** 32, true);
+    dv.setUint32(4, Math.floor(size / 2 ** 32), true);
+    if (!lib().SetFileInformationByHandle(this.#h, WIN32.FILE_END_OF_FILE_INFO, info, 8)) {
+      throw winError("SetFileInformationByHandle", this.path);
+    }
+    this.#size = size;
+  }
+
+  grow(size: number): void {
+    if (size <= this.#size) return;
+    this.#setEnd(size);
+    this.#remap();
+  }
+
+  truncate(size: number): void {
+    const retired = this.#retired;
+    this.#unmapAll();
+    this.#setEnd(size);
+    this.#retired = retired;
+    this.#remap();
+  }
+
+  #unmapAll(): void {
+    const k = lib();
+    for (const v of this.#views) {
+      let detachedAll = true;
+      for (const ab of v.wrappers) {
+        try {
+          if (!ab.detached) ab.transfer(0);
+        } catch {
+          detachedAll = false;
+        }
+      }
+      // A view that could not be detached stays mapped for the life of the process.
+      if (detachedAll) k.UnmapViewOfFile(v.addr);
+      k.CloseHandle(v.section);
+    }
+    this.#views = [];
+    this.#windows = [];
+    this.#generation++;
+  }
+
+  retire(): void {
+    this.#retired = true;
+    this.#unmapAll();
+  }
+
+  close(): void {
+    if (this.#h === 0) return;
+    this.retire();
+    lib().CloseHandle(this.#h);
+    this.#h = 0;
+  }
+}
+
+/** The backend for Windows. */
+export class Win32Io implements Io {
+  readonly kind = "win32";
+
+  openJournal(path: string, create: boolean): JournalFile | undefined {
+    const h = openHandle(path, create ? WIN32.OPEN_ALWAYS : WIN32.OPEN_EXISTING);
+    if (h === WIN32.INVALID_HANDLE_VALUE || h === 0) {
+      const err = winError("CreateFileW", path);
+      if (!create && err.errno === "ENOENT") return undefined;
+      throw err;
+    }
+    return new Win32Journal(path, h);
+  }
+
+  tryLock(lockPath: string): LockAttempt {
+    const k = lib();
+    const h = openHandle(lockPath, WIN32.OPEN_ALWAYS);
+    if (h === WIN32.INVALID_HANDLE_VALUE || h === 0) throw winError("CreateFileW", lockPath);
+    const flags = WIN32.LOCKFILE_EXCLUSIVE_LOCK | WIN32.LOCKFILE_FAIL_IMMEDIATELY;
+    if (!k.LockFileEx(h, flags, 0, 0xffffffff, 0xffffffff, new Uint8Array(32))) {
+      const code = k.GetLastError();
+      k.CloseHandle(h);
+      return { ok: false, errno: code === WIN32.ERROR_LOCK_VIOLATION ? "EAGAIN" : errnoName("windows", code) };
+    }
+    let held = true;
+    return {
+      ok: true,
+      handle: {
+        release(): void {
+          if (!held) return;
+          held = false;
+          k.UnlockFileEx(h, 0, 0xffffffff, 0xffffffff, new Uint8Array(32));
+          k.CloseHandle(h);
+        },
+      },
+    };
+  }
+
+  readFile(path: string): Uint8Array | undefined {
+    try {
+      const b = fs.readFileSync(path);
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT") return undefined;
+      throw fsError(e, "read", path);
+    }
+  }
+
+  writeFileDurable(path: string, data: Uint8Array): void {
+    try {
+      const fd = fs.openSync(path, "w");
+      try {
+        fs.writeSync(fd, data);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (e) {
+      throw fsError(e, "write", path);
+    }
+  }
+
+  writeFileAtomic(path: string, data: Uint8Array): void {
+    const tmp = `${path}.tmp`;
+    this.writeFileDurable(tmp, data);
+    try {
+      fs.renameSync(tmp, path);
+    } catch (e) {
+      throw fsError(e, "rename", tmp);
+    }
+  }
+
+  remove(path: string): void {
+    try {
+      fs.unlinkSync(path);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "ENOENT") throw fsError(e, "remove", path);
+    }
+  }
+
+  makeDirectory(path: string): void {
+    try {
+      fs.mkdirSync(path, { recursive: true });
+    } catch (e) {
+      throw fsError(e, "create folder", path);
+    }
+  }
+
+  syncDirectory(_path: string): void {
+    // NTFS journals directory entries; Windows cannot open a folder for FlushFileBuffers without backup privileges.
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Options accepted by `Emdb.open`, their defaults and their validation.
+ *
+ * Unknown or misspelled keys are rejected with a `TypeError` naming the key
+ * (and the closest known key), so a typo never silently falls back to a default.
+ *
+ * @module
+ */
+
+/** What `Emdb.open` does when it finds damaged data followed by valid data. */
+export type CorruptionPolicy = "refuse" | "salvage";
+
+/** Options for `Emdb.open`, `Emdb.openDefault` and `Emdb.openInMemory`. */
+export interface EmdbOptions {
+  /**
+   * Create the database when the file does not exist.
+   * Default `true`; with `false` a missing file throws `EmdbError` code `NOT_FOUND`.
+   */
+  create?: boolean;
+  /**
+   * What to do when damaged bytes are followed by valid records (a bit flip mid-file).
+   * `"refuse"` (default) throws `EmdbError` code `CORRUPTED` with the byte offset and
+   * leaves the file untouched. `"salvage"` keeps the valid prefix, moves every byte
+   * from the damage onwards to a side file `<path>.corrupt-<offset>` and opens.
+   */
+  onCorruption?: CorruptionPolicy;
+  /**
+   * Load the index snapshot written by `checkpoint()` (`<path>.hint`) to skip most of
+   * the replay. Default `true`. A stale or damaged snapshot is detected and ignored.
+   */
+  useCheckpoint?: boolean;
+  /**
+   * Write a checkpoint on `close()` when the journal grew since the last one.
+   * Default `true`.
+   */
+  checkpointOnClose?: boolean;
+  /**
+   * How many bytes the journal is extended by ahead of the data, so that a flush does
+   * not also have to persist a new file size. Default 64 MiB (16 MiB minimum step is
+   * 64 KiB). The spare space is trimmed again on `close()`.
+   */
+  preallocateBytes?: number;
+  /** For `Emdb.openDefault`: the application folder name. Default `"emdb"`. */
+  appName?: string;
+  /** For `Emdb.openDefault`: the database file name. Default `"emdb-default.emdb"`. */
+  databaseName?: string;
+  /** For `Emdb.openDefault`: the data root instead of the OS default. */
+  dataRoot?: string;
+}
+
+/** {@linkcode EmdbOptions} with every default filled in. */
+export interface ResolvedOptions {
+  create: boolean;
+  onCorruption: CorruptionPolicy;
+  useCheckpoint: boolean;
+  checkpointOnClose: boolean;
+  preallocateBytes: number;
+  appName: string | undefined;
+  databaseName: string | undefined;
+  dataRoot: string | undefined;
+}
+
+const DEFAULTS: ResolvedOptions = {
+  create: true,
+  onCorruption: "refuse",
+  useCheckpoint: true,
+  checkpointOnClose: true,
+  preallocateBytes: 64 * 1024 * 1024,
+  appName: undefined,
+  databaseName: undefined,
+  dataRoot: undefined,
+};
+
+const KNOWN = Object.keys(DEFAULTS) as (keyof ResolvedOptions)[];
+
+/** Edit distance, to suggest the intended key for a misspelled option. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      const cost = a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + cost);
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+function suggestion(key: string): string {
+  let best = "";
+  let bestD = Infinity;
+  for (const k of KNOWN) {
+    const d = distance(key, k);
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return bestD <= Math.max(2, key.length / 3) ? ` (did you mean "${best}"?)` : "";
+}
+
+function expectBoolean(key: string, v: unknown): boolean {
+  if (typeof v !== "boolean") throw new TypeError(`Option "${key}" must be a boolean, got ${typeof v}`);
+  return v;
+}
+
+function expectName(key: string, v: unknown): string {
+  if (typeof v !== "string") throw new TypeError(`Option "${key}" must be a string, got ${typeof v}`);
+  return v;
+}
+
+/**
+ * Checks an options object and fills in the defaults.
+ *
+ * @param options What the caller passed (may be `undefined`).
+ * @returns Every option with its value.
+ * @throws {TypeError} For an unknown key or a value of the wrong type.
+ * @throws {RangeError} For a number out of range.
+ */
+export function resolveOptions(options: EmdbOptions | undefined): ResolvedOptions {
+  if (options === undefined) return { ...DEFAULTS };
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`Options must be an object, got ${options === null ? "null" : typeof options}`);
+  }
+  const out: ResolvedOptions = { ...DEFAULTS };
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    switch (key) {
+      case "create":
+      case "useCheckpoint":
+      case "checkpointOnClose":
+        out[key] = expectBoolean(key, value);
+        break;
+      case "onCorruption":
+        if (value !== "refuse" && value !== "salvage") {
+          throw new TypeError(`Option "onCorruption" must be "refuse" or "salvage", got ${JSON.stringify(value)}`);
+        }
+        out.onCorruption = value;
+        break;
+      case "preallocateBytes":
+        if (typeof value !== "number" || !Number.isSafeInteger(value)) {
+          throw new TypeError(`Option "preallocateBytes" must be an integer number of bytes`);
+        }
+        if (value < 0 || value > 1024 ** 3) {
+          throw new RangeError(`Option "preallocateBytes" must be between 0 and 1 GiB, got ${value}`);
+        }
+        out.preallocateBytes = value;
+        break;
+      case "appName":
+      case "databaseName":
+      case "dataRoot":
+        out[key] = expectName(key, value);
+        break;
+      default:
+        throw new TypeError(`Unknown option "${key}"${suggestion(key)}`);
+    }
+  }
+  return out;
+}

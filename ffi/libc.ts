@@ -67,6 +67,7 @@ export const LIBC_CANDIDATES = {
 export interface PosixConstants {
   readonly PROT_NONE: number;
   readonly PROT_READ: number;
+  readonly PROT_WRITE: number;
   readonly MAP_SHARED: number;
   readonly MAP_PRIVATE: number;
   readonly MAP_FIXED: number;
@@ -83,6 +84,7 @@ export interface PosixConstants {
 export const LINUX_CONSTANTS: PosixConstants = {
   PROT_NONE: 0,
   PROT_READ: 1,
+  PROT_WRITE: 2,
   MAP_SHARED: 0x01,
   MAP_PRIVATE: 0x02,
   MAP_FIXED: 0x10,
@@ -99,6 +101,7 @@ export const LINUX_CONSTANTS: PosixConstants = {
 export const DARWIN_CONSTANTS: PosixConstants = {
   PROT_NONE: 0,
   PROT_READ: 1,
+  PROT_WRITE: 2,
   MAP_SHARED: 0x01,
   MAP_PRIVATE: 0x02,
   MAP_FIXED: 0x10,

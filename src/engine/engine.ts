@@ -13,7 +13,7 @@
  */
 import { type Key, type Value, valueBound, writeUtf8, writeValue } from "../codec.ts";
 import { EmdbError } from "../errors.ts";
-import { crc32c } from "../format/crc32c.ts";
+import { crc32cWords } from "../format/crc32c.ts";
 import {
   FLAG_EXPIRES,
   FRAME_HEADER_BYTES,
@@ -110,6 +110,7 @@ export class Engine {
   #kbuf = new Uint8Array(3 * MAX_KEY_BYTES + 8);
   #wbuf = new Uint8Array(WBUF_MIN);
   #wdv = new DataView(this.#wbuf.buffer);
+  #wwords = new Int32Array(this.#wbuf.buffer);
   #batchPos = new Int32Array(1024);
   #batchKey = new Int32Array(1024);
   #batchLen = new Int32Array(1024);
@@ -227,6 +228,7 @@ export class Engine {
     if (keep > 0) next.set(this.#wbuf.subarray(0, keep));
     this.#wbuf = next;
     this.#wdv = new DataView(next.buffer);
+    this.#wwords = new Int32Array(next.buffer);
     return next;
   }
 
@@ -234,13 +236,18 @@ export class Engine {
     if (this.#wbuf.length > WBUF_KEEP) {
       this.#wbuf = new Uint8Array(WBUF_MIN);
       this.#wdv = new DataView(this.#wbuf.buffer);
+      this.#wwords = new Int32Array(this.#wbuf.buffer);
     }
   }
 
-  /** Seals the frame in `wbuf[0, len)` with its CRC and appends it; returns its offset. */
-  #appendSealed(len: number): number {
+  /**
+   * Seals the frame in `wbuf[0, len)` with its CRC and appends it; returns its
+   * offset. A batch goes out as one positional write; a single small frame may
+   * be copied through the backend's writable mapping (no system call).
+   */
+  #appendSealed(len: number, batch: boolean): number {
     const w = this.#wbuf;
-    const crc = crc32c(w, 4, len);
+    const crc = crc32cWords(w, this.#wwords, 4, len);
     this.#wdv.setUint32(0, crc, true);
     const off = this.#end;
     if (off + len > MAX_INDEXED_OFFSET) {
@@ -249,7 +256,9 @@ export class Engine {
       });
     }
     if (off + len > this.#file.size) this.#growFor(off + len);
-    this.#file.write(len === w.length ? w : w.subarray(0, len), off);
+    const data = len === w.length ? w : w.subarray(0, len);
+    if (batch) this.#file.write(data, off);
+    else this.#file.writeRecord(data, off);
     this.#end = off + len;
     this.#lastFrame = off;
     this.#lastCrc = crc;
@@ -287,7 +296,7 @@ export class Engine {
     const len = pad8(raw);
     w.fill(0, raw, len);
     writeFrameHeader(this.#wdv, 0, KIND_PUT, 0, klen, vlen, 0);
-    const off = this.#appendSealed(len);
+    const off = this.#appendSealed(len, false);
     const ks = this.#ks;
     const wb = this.#wbuf;
     ks.main.upsert(ks.hash(wb, FRAME_HEADER_BYTES, klen), wb, FRAME_HEADER_BYTES, klen, ks, off);
@@ -303,7 +312,7 @@ export class Engine {
     const len = pad8(FRAME_HEADER_BYTES + klen);
     w.fill(0, FRAME_HEADER_BYTES + klen, len);
     writeFrameHeader(this.#wdv, 0, KIND_DELETE, 0, klen, 0, 0);
-    this.#appendSealed(len);
+    this.#appendSealed(len, false);
     const ks = this.#ks;
     ks.main.remove(ks.hash(kb, 0, klen), kb, 0, klen, ks);
     return true;
@@ -343,7 +352,7 @@ export class Engine {
     }
     if (count === 0) return;
     writeFrameHeader(this.#wdv, 0, KIND_BATCH, 0, 0, pos - FRAME_HEADER_BYTES, count);
-    const off = this.#appendSealed(pos);
+    const off = this.#appendSealed(pos, true);
     const ks = this.#ks;
     const main = ks.main;
     const w = this.#wbuf;
@@ -374,7 +383,7 @@ export class Engine {
     this.#check();
     this.#reserve(FRAME_HEADER_BYTES, 0);
     writeFrameHeader(this.#wdv, 0, KIND_CLEAR, 0, 0, 0, 0);
-    this.#appendSealed(FRAME_HEADER_BYTES);
+    this.#appendSealed(FRAME_HEADER_BYTES, false);
     this.#ks.main.clear();
     this.flush();
   }

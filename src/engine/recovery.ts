@@ -21,7 +21,7 @@
  * @module
  */
 import { WINDOW_BYTES } from "../io/io.ts";
-import { crc32c } from "../format/crc32c.ts";
+import { crc32cWords } from "../format/crc32c.ts";
 import { FRAME_HEADER_BYTES, frameLength, KIND_BATCH, u32 } from "../format/frame.ts";
 
 /** Receives every frame of a verified prefix, in order. */
@@ -54,6 +54,18 @@ export interface ReplayResult {
 
 const MALFORMED = -2;
 
+let lastBuf: Uint8Array | undefined;
+let lastWords: Int32Array = new Int32Array(0);
+
+/** An Int32Array over the same memory as a window (windows start page-aligned). */
+function wordsOf(buf: Uint8Array): Int32Array {
+  if (buf !== lastBuf) {
+    lastBuf = buf;
+    lastWords = new Int32Array(buf.buffer, buf.byteOffset, buf.byteLength >> 2);
+  }
+  return lastWords;
+}
+
 /**
  * Verifies the frame at `pos`.
  *
@@ -68,7 +80,7 @@ export function verifyFrame(windows: readonly Uint8Array[], pos: number, limit: 
   const localLimit = Math.min(buf.length, limit - k * WINDOW_BYTES);
   const len = frameLength(buf, local, localLimit, false);
   if (len < 0) return -1;
-  if (crc32c(buf, local + 4, local + len) !== u32(buf, local)) return -1;
+  if (crc32cWords(buf, wordsOf(buf), local + 4, local + len) !== u32(buf, local)) return -1;
   if (buf[local + 4] === KIND_BATCH) {
     const end = local + len;
     let p = local + FRAME_HEADER_BYTES;

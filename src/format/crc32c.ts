@@ -4,7 +4,8 @@
  *
  * Slicing-by-8 over eight 256-entry tables. No runtime of ours ships a native
  * CRC-32C (`node:zlib.crc32` is the IEEE polynomial), so this is pure
- * TypeScript; it runs at roughly 1 GB/s on this machine.
+ * TypeScript: about 1 GB/s reading bytes, faster with {@linkcode crc32cWords}
+ * when the data is 4-byte aligned (every frame is).
  *
  * @module
  */
@@ -43,5 +44,33 @@ export function crc32c(buf: Uint8Array, start = 0, end: number = buf.length): nu
       t[buf[i + 7]!]!;
   }
   for (; i < end; i++) c = t[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+/**
+ * Computes the CRC-32C of `bytes[start, end)` reading aligned 32-bit words
+ * through `words`, an `Int32Array` over the same memory as `bytes` (same
+ * buffer and byte offset). `bytes.byteOffset + start` must be a multiple of 4.
+ * Assumes a little-endian host (every platform emdb runs on).
+ *
+ * @param bytes The bytes.
+ * @param words The same memory as 32-bit words.
+ * @param start First byte included (4-aligned).
+ * @param end First byte excluded.
+ * @returns The checksum as an unsigned 32-bit number.
+ */
+export function crc32cWords(bytes: Uint8Array, words: Int32Array, start: number, end: number): number {
+  let c = -1;
+  let i = start;
+  const t = T;
+  let w = (bytes.byteOffset + start - words.byteOffset) >> 2;
+  for (const stop = end - 8; i <= stop; i += 8, w += 2) {
+    const a = c ^ words[w]!;
+    const b = words[w + 1]!;
+    c = t[1792 + (a & 0xff)]! ^ t[1536 + ((a >>> 8) & 0xff)]! ^ t[1280 + ((a >>> 16) & 0xff)]! ^
+      t[1024 + (a >>> 24)]! ^ t[768 + (b & 0xff)]! ^ t[512 + ((b >>> 8) & 0xff)]! ^ t[256 + ((b >>> 16) & 0xff)]! ^
+      t[b >>> 24]!;
+  }
+  for (; i < end; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }

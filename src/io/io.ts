@@ -35,6 +35,13 @@ export interface JournalFile {
   readonly generation: number;
   /** Writes `data` at `offset` in full (one positional write). */
   write(data: Uint8Array, offset: number): void;
+  /**
+   * Writes one small frame at `offset`, which lies inside the allocated size.
+   * A backend may copy it through a writable shared mapping instead of making
+   * a system call: the bytes land in the same page cache as a `pwrite`, so a
+   * process crash keeps them and `sync()` makes them durable.
+   */
+  writeRecord(data: Uint8Array, offset: number): void;
   /** Makes every completed write durable (fdatasync or its equivalent). */
   sync(): void;
   /** Grows the file to at least `size` bytes of zeros (preallocation) and maps it. */

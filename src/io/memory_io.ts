@@ -71,6 +71,10 @@ class MemoryJournal implements JournalFile {
     this.#written += data.byteLength;
   }
 
+  writeRecord(data: Uint8Array, offset: number): void {
+    this.write(data, offset);
+  }
+
   sync(): void {
     if (this.#faults.failSync) {
       throw new EmdbError("IO", "Cannot fdatasync (in memory): EIO (injected fault)", {

@@ -133,6 +133,10 @@ class Win32Journal implements JournalFile {
     }
   }
 
+  writeRecord(data: Uint8Array, offset: number): void {
+    this.write(data, offset);
+  }
+
   sync(): void {
     if (!lib().FlushFileBuffers(this.#h)) throw winError("FlushFileBuffers", this.path);
   }

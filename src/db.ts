@@ -224,10 +224,34 @@ export class Emdb implements Disposable {
   }
 
   /**
+   * Copies a value into a buffer you own, allocating nothing: the fastest safe
+   * read when values are read in a loop (allocating a fresh buffer per value is
+   * what dominates `get()` under Deno).
+   *
+   * @param key The key.
+   * @param target Where to copy the value (from index 0).
+   * @returns The value's length in bytes, or -1 when the key is absent.
+   * @throws {RangeError} When `target` is shorter than the value (nothing is copied).
+   *
+   * @example
+   * ```ts
+   * import { Emdb } from "@emdb/emdb";
+   * using db = Emdb.openInMemory();
+   * db.set("k", "value");
+   * const buf = new Uint8Array(64);
+   * const n = db.getInto("k", buf);
+   * console.log(new TextDecoder().decode(buf.subarray(0, n))); // "value"
+   * ```
+   */
+  getInto(key: Key, target: Uint8Array): number {
+    return this.#e.getInto(key, target);
+  }
+
+  /**
    * **Unsafe, zero-copy read.** Returns a view straight into the database's
    * memory map instead of a copy. The view is valid until `close()`; after
-   * that it reads as length 0 (it never crashes the process). Never write
-   * through it. Prefer {@linkcode Emdb.get} unless profiling shows the copy matters.
+   * that it reads as length 0 (holding or reading it never crashes the
+   * process). It is read-only memory: never write through it (a write faults). Prefer {@linkcode Emdb.get} unless profiling shows the copy matters.
    *
    * @param key The key.
    * @returns A read-only-by-contract view of the value, or `undefined`.

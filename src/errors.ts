@@ -21,6 +21,8 @@
  * - `INVALID_CONFIG`: the options contradict each other or the file.
  * - `FULL`: the journal reached the largest size this format can address.
  * - `IO`: the operating system refused a call; `errno` names the reason.
+ * - `UNSUPPORTED`: the runtime cannot call the OS (under Deno: run with
+ *   `--allow-ffi`), or the platform is not supported.
  */
 export type EmdbErrorCode =
   | "CLOSED"
@@ -32,7 +34,8 @@ export type EmdbErrorCode =
   | "NOT_FOUND"
   | "INVALID_CONFIG"
   | "FULL"
-  | "IO";
+  | "IO"
+  | "UNSUPPORTED";
 
 /** Extra facts attached to an {@linkcode EmdbError}. */
 export interface EmdbErrorDetails {

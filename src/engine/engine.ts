@@ -63,7 +63,6 @@ const MIN_STEP = 1024 * 1024;
 const ALIGN = 64 * 1024;
 const WBUF_MIN = 4 * MAX_KEY_BYTES + 4096;
 const WBUF_KEEP = 16 * 1024 * 1024;
-const CHECKPOINT_MIN_GROWTH = 64 * 1024;
 
 function closedError(path: string | undefined): EmdbError {
   return new EmdbError("CLOSED", `Cannot use database${path ? ` "${path}"` : ""}: it is closed`, { path });
@@ -209,6 +208,17 @@ export class Engine {
     const vs = p + FRAME_HEADER_BYTES + ((buf[p + 5]! & FLAG_EXPIRES) !== 0 ? 8 : 0) +
       (buf[p + 6]! | (buf[p + 7]! << 8));
     return buf.slice(vs, vs + u32(buf, p + 8));
+  }
+
+  getInto(key: Key, target: Uint8Array): number {
+    if (!(target instanceof Uint8Array)) throw new TypeError("getInto() needs a Uint8Array target");
+    const v = this.#view(key);
+    if (v === undefined) return -1;
+    if (v.length > target.length) {
+      throw new RangeError(`getInto() target holds ${target.length} bytes; the value needs ${v.length}`);
+    }
+    target.set(v);
+    return v.length;
   }
 
   getUnsafeView(key: Key): Uint8Array | undefined {
@@ -446,7 +456,7 @@ export class Engine {
     if (this.#closed) return;
     let error: unknown;
     try {
-      const grown = this.#end - this.#checkpointEnd >= CHECKPOINT_MIN_GROWTH;
+      const grown = this.#end !== this.#checkpointEnd;
       if (this.path !== undefined && this.#opts.checkpointOnClose && grown) this.#writeCheckpoint();
       else this.flush();
     } catch (e) {

@@ -31,12 +31,21 @@ class MemoryJournal implements JournalFile {
   #faults: MemoryFaults;
   #written = 0;
   #store: (bytes: Uint8Array) => void;
+  /** Every buffer views were handed out from, so `retire` can detach them all. */
+  #buffers: ArrayBuffer[] = [];
 
-  constructor(path: string | undefined, initial: Uint8Array, faults: MemoryFaults, store: (b: Uint8Array) => void) {
+  constructor(
+    path: string | undefined,
+    initial: Uint8Array,
+    size: number,
+    faults: MemoryFaults,
+    store: (b: Uint8Array) => void,
+  ) {
     this.path = path;
     this.#bytes = initial;
-    this.#size = initial.byteLength;
+    this.#size = size;
     this.#windows = [this.#bytes.subarray(0, this.#size)];
+    this.#buffers.push(this.#bytes.buffer as ArrayBuffer);
     this.#faults = faults;
     this.#store = store;
   }
@@ -93,6 +102,7 @@ class MemoryJournal implements JournalFile {
       const bigger = new Uint8Array(Math.min(MAX_MEMORY_JOURNAL, Math.max(size, this.#bytes.byteLength * 2)));
       bigger.set(this.#bytes.subarray(0, this.#size));
       this.#bytes = bigger;
+      this.#buffers.push(bigger.buffer);
     }
     this.#size = size;
     this.#publish();
@@ -104,12 +114,19 @@ class MemoryJournal implements JournalFile {
     const copy = new Uint8Array(Math.max(size, 64));
     copy.set(this.#bytes.subarray(0, size));
     this.#bytes = copy;
+    this.#buffers.push(copy.buffer);
     this.#size = size;
     this.#publish();
   }
 
   retire(): void {
-    // JavaScript memory: views stay valid on their own; nothing to release.
+    // Keep the content for a later open, then honour the mapped-file contract:
+    // every view handed out reads as length 0.
+    this.#store(this.#bytes.slice(0, this.#size));
+    for (const b of this.#buffers) if (!b.detached) b.transfer(0);
+    this.#buffers = [];
+    this.#windows = [];
+    this.#generation++;
   }
 
   close(): void {}
@@ -138,10 +155,9 @@ export class MemoryIo implements Io {
     if (existing === undefined && !create) return undefined;
     const initial = new Uint8Array(Math.max(4096, existing?.byteLength ?? 0));
     if (existing) initial.set(existing);
-    const journal = new MemoryJournal(path, initial.subarray(0, existing?.byteLength ?? 0), this.faults, (b) => {
+    const journal = new MemoryJournal(path, initial, existing?.byteLength ?? 0, this.faults, (b) => {
       this.files.set(path, b);
     });
-    // A subarray over a larger buffer: let growth reuse it.
     this.files.set(path, journal.windows[0]!);
     return journal;
   }

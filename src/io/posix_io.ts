@@ -59,6 +59,15 @@ let cached: { libc: Libc; c: PosixConstants } | undefined;
 
 function loadLibc(): { libc: Libc; c: PosixConstants } {
   if (cached) return cached;
+  try {
+    return bindLibc();
+  } catch (e) {
+    const hint = binder.runtime === "deno" ? " (under Deno, run with --allow-ffi)" : "";
+    throw new EmdbError("UNSUPPORTED", `Cannot call the C library${hint}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function bindLibc(): { libc: Libc; c: PosixConstants } {
   const override = binder.env("EMDB_LIBC");
   if (binder.os === "darwin") {
     const lib = binder.open(override ? [override] : LIBC_CANDIDATES.darwin, LIBC_DARWIN);

@@ -15,7 +15,16 @@ import { systemIo } from "./io/system_io.ts";
 import { type EmdbOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { defaultDatabasePath, toFilePath } from "./paths.ts";
 
-function openEngine(io: Io, path: string | undefined, opts: ResolvedOptions): Engine {
+/**
+ * Opens an engine over any I/O backend (internal: tests use it with a
+ * fault-injecting in-memory backend; `Emdb` uses the system backend).
+ *
+ * @param io The backend.
+ * @param path The journal path, or `undefined` for an anonymous in-memory database.
+ * @param opts Resolved options.
+ * @returns The engine.
+ */
+export function openEngine(io: Io, path: string | undefined, opts: ResolvedOptions): Engine {
   const lock = path === undefined ? undefined : acquireLock(io, path, process.pid);
   try {
     const file = io.openJournal(path ?? ":memory:", path === undefined ? true : opts.create);

@@ -105,7 +105,6 @@ export class Engine {
   #replayedBytes: number;
   #dirty = false;
   #closed = false;
-  #klen = 0;
   #kbuf = new Uint8Array(3 * MAX_KEY_BYTES + 8);
   #wbuf = new Uint8Array(WBUF_MIN);
   #wdv = new DataView(this.#wbuf.buffer);
@@ -159,22 +158,10 @@ export class Engine {
     if (this.#closed) throw closedError(this.path);
     const kb = this.#kbuf;
     const klen = putKey(key, kb, 0);
-    this.#klen = klen;
     const ks = this.#ks;
     const off = ks.main.find(ks.hash(kb, 0, klen), kb, 0, klen, ks);
     if (off < 0) return -1;
-    let buf = ks.win0;
-    let p = off;
-    if (off >= WINDOW_BYTES) {
-      const k = Math.floor(off / WINDOW_BYTES);
-      buf = ks.windows[k]!;
-      p = off - k * WINDOW_BYTES;
-    }
-    if ((buf[p + 5]! & FLAG_EXPIRES) !== 0) {
-      const exp = u32(buf, p + 16) + u32(buf, p + 20) * 2 ** 32;
-      if (exp <= Date.now()) return -1;
-    }
-    return off;
+    return this.#expired(off) ? -1 : off;
   }
 
   /** Returns a view of a live value, or undefined. */
@@ -314,18 +301,41 @@ export class Engine {
   }
 
   delete(key: Key): boolean {
-    if (this.#find(key) < 0) return false;
+    this.#check();
     const kb = this.#kbuf;
-    const klen = this.#klen;
-    const w = this.#reserve(FRAME_HEADER_BYTES + klen + 8, 0);
-    w.set(kb.subarray(0, klen), FRAME_HEADER_BYTES);
-    const len = pad8(FRAME_HEADER_BYTES + klen);
-    w.fill(0, FRAME_HEADER_BYTES + klen, len);
-    writeFrameHeader(this.#wdv, 0, KIND_DELETE, 0, klen, 0, 0);
-    this.#appendSealed(len, false);
+    const klen = putKey(key, kb, 0);
     const ks = this.#ks;
-    ks.main.remove(ks.hash(kb, 0, klen), kb, 0, klen, ks);
-    return true;
+    const h = ks.hash(kb, 0, klen);
+    // One probe: take the key out first, put it back if the tombstone cannot be written.
+    const off = ks.main.remove(h, kb, 0, klen, ks);
+    if (off < 0) return false;
+    const live = !this.#expired(off);
+    try {
+      const w = this.#reserve(FRAME_HEADER_BYTES + klen + 8, 0);
+      w.set(klen === kb.length ? kb : kb.subarray(0, klen), FRAME_HEADER_BYTES);
+      const len = pad8(FRAME_HEADER_BYTES + klen);
+      w.fill(0, FRAME_HEADER_BYTES + klen, len);
+      writeFrameHeader(this.#wdv, 0, KIND_DELETE, 0, klen, 0, 0);
+      this.#appendSealed(len, false);
+    } catch (e) {
+      ks.main.upsert(h, kb, 0, klen, ks, off);
+      throw e;
+    }
+    return live;
+  }
+
+  /** Whether the frame at `off` carries an expiry that has passed. */
+  #expired(off: number): boolean {
+    const ks = this.#ks;
+    let buf = ks.win0;
+    let p = off;
+    if (off >= WINDOW_BYTES) {
+      const k = Math.floor(off / WINDOW_BYTES);
+      buf = ks.windows[k]!;
+      p = off - k * WINDOW_BYTES;
+    }
+    if ((buf[p + 5]! & FLAG_EXPIRES) === 0) return false;
+    return u32(buf, p + 16) + u32(buf, p + 20) * 2 ** 32 <= Date.now();
   }
 
   setMany(entries: Iterable<readonly [Key, Value]>): void {

@@ -120,13 +120,15 @@ class MemoryJournal implements JournalFile {
   }
 
   retire(): void {
-    // Keep the content for a later open, then honour the mapped-file contract:
-    // every view handed out reads as length 0.
-    this.#store(this.#bytes.slice(0, this.#size));
-    for (const b of this.#buffers) if (!b.detached) b.transfer(0);
+    // Keep the content (in a buffer no view shares) for a later open, then
+    // honour the mapped-file contract: every view handed out reads as length 0.
+    const keep = this.#bytes.slice(0, this.#size);
+    for (const buf of this.#buffers) if (!buf.detached) buf.transfer(0);
     this.#buffers = [];
+    this.#bytes = keep;
     this.#windows = [];
     this.#generation++;
+    this.#store(keep);
   }
 
   close(): void {}

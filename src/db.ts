@@ -81,7 +81,9 @@ export class Emdb implements Disposable {
    * @example
    * ```ts
    * import { Emdb } from "@emdb/emdb";
-   * const dir = Deno.makeTempDirSync();
+   * import { mkdtempSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * const dir = mkdtempSync(`${tmpdir()}/emdb-`);
    * const db = Emdb.open(`${dir}/app.emdb`);
    * db.set("k", "v");
    * db.close();
@@ -104,7 +106,9 @@ export class Emdb implements Disposable {
    * @example
    * ```ts
    * import { Emdb } from "@emdb/emdb";
-   * using db = Emdb.openDefault({ dataRoot: Deno.makeTempDirSync() });
+   * import { mkdtempSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * using db = Emdb.openDefault({ dataRoot: mkdtempSync(`${tmpdir()}/emdb-`) });
    * console.log(db.path);
    * ```
    */
@@ -146,9 +150,12 @@ export class Emdb implements Disposable {
    * @example
    * ```ts
    * import { Emdb } from "@emdb/emdb";
-   * const path = `${Deno.makeTempDirSync()}/x.emdb`;
+   * import { mkdtempSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import process from "node:process";
+   * const path = `${mkdtempSync(`${tmpdir()}/emdb-`)}/x.emdb`;
    * using db = Emdb.open(path);
-   * console.log(Emdb.lockHolder(path)?.pid === Deno.pid); // true
+   * console.log(Emdb.lockHolder(path)?.pid === process.pid); // true
    * ```
    */
   static lockHolder(path: string | URL): LockHolder | undefined {
@@ -166,7 +173,9 @@ export class Emdb implements Disposable {
    * @example
    * ```ts
    * import { Emdb } from "@emdb/emdb";
-   * Emdb.breakLock(`${Deno.makeTempDirSync()}/x.emdb`); // nothing to break: no-op
+   * import { mkdtempSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * Emdb.breakLock(`${mkdtempSync(`${tmpdir()}/emdb-`)}/x.emdb`); // nothing to break: no-op
    * ```
    */
   static breakLock(path: string | URL): void {
@@ -393,7 +402,9 @@ export class Emdb implements Disposable {
    * @example
    * ```ts
    * import { Emdb } from "@emdb/emdb";
-   * using db = Emdb.open(`${Deno.makeTempDirSync()}/c.emdb`);
+   * import { mkdtempSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * using db = Emdb.open(`${mkdtempSync(`${tmpdir()}/emdb-`)}/c.emdb`);
    * db.set("k", "v");
    * db.checkpoint();
    * ```

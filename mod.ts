@@ -21,7 +21,7 @@ export { Emdb } from "./src/db.ts";
 export { EmdbError } from "./src/errors.ts";
 export type { EmdbErrorCode, EmdbErrorDetails } from "./src/errors.ts";
 export type { CorruptionPolicy, EmdbOptions } from "./src/options.ts";
-export type { EmdbStats } from "./src/engine/engine.ts";
+export type { EmdbStats } from "./src/stats.ts";
 export type { LockHolder } from "./src/engine/lockfile.ts";
 export type { Key, Value } from "./src/codec.ts";
 export type { OpenedFrom } from "./src/engine/open.ts";

@@ -41,28 +41,34 @@ export function writeUtf8(s: string, out: Uint8Array, pos: number): number {
 }
 
 /**
- * Encodes a key into `out` (at 0), which must hold 3 × 65535 bytes.
+ * Writes a key's bytes into `out` at `pos`; `out` must have room for
+ * 3 × 65,535 bytes after `pos` when the key is a string.
  *
  * @returns The key's length in bytes.
  * @throws {TypeError} When the key is neither a string nor a Uint8Array.
- * @throws {RangeError} When the key is longer than 65535 bytes.
+ * @throws {RangeError} When the key is longer than 65,535 bytes.
  */
-export function encodeKey(key: Key, out: Uint8Array): number {
+export function writeKey(key: Key, out: Uint8Array, pos: number): number {
   let len: number;
   if (typeof key === "string") {
     if (key.length > MAX_KEY_BYTES) {
       throw new RangeError(`Key too long: ${key.length} chars (max ${MAX_KEY_BYTES} bytes)`);
     }
-    len = writeUtf8(key, out, 0);
+    len = writeUtf8(key, out, pos);
   } else if (key instanceof Uint8Array) {
     len = key.byteLength;
     if (len > MAX_KEY_BYTES) throw new RangeError(`Key too long: ${len} bytes (max ${MAX_KEY_BYTES})`);
-    out.set(key, 0);
+    out.set(key, pos);
   } else {
     throw new TypeError(`Key must be a string or Uint8Array, got ${describe(key)}`);
   }
   if (len > MAX_KEY_BYTES) throw new RangeError(`Key too long: ${len} bytes (max ${MAX_KEY_BYTES})`);
   return len;
+}
+
+/** The most bytes a key can take once encoded (0 for a key of the wrong type, rejected later). */
+export function keyBound(key: Key): number {
+  return typeof key === "string" ? 3 * key.length : key instanceof Uint8Array ? key.byteLength : 0;
 }
 
 /**

@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { type Key, type Value, valueBound, writeUtf8, writeValue } from "../codec.ts";
+import { type Key, keyBound, type Value, valueBound, writeKey, writeValue } from "../codec.ts";
+import type { EmdbStats } from "../stats.ts";
 import { EmdbError } from "../errors.ts";
 import { crc32cWords } from "../format/crc32c.ts";
 import {
@@ -27,37 +28,13 @@ import {
   writeFrameHeader,
 } from "../format/frame.ts";
 import { MAX_INDEXED_OFFSET } from "../index/hash_index.ts";
-import { type Io, type JournalFile, type LockHandle, MAX_FRAME_BYTES, WINDOW_BYTES } from "../io/io.ts";
+import { type Io, type JournalFile, type LockHandle, MAX_FRAME_BYTES } from "../io/io.ts";
 import type { ResolvedOptions } from "../options.ts";
 import { encodeHint } from "./hint.ts";
 import type { Keyspace } from "./keyspace.ts";
 import type { OpenedFrom, Recovered } from "./open.ts";
 
-/** Numbers describing an open database. */
-export interface EmdbStats {
-  /** Live keys (in every namespace). */
-  liveRecords: number;
-  /** Namespaces other than the default one. */
-  namespaceCount: number;
-  /** Bytes of journal holding data (where the next write goes). */
-  logicalSizeBytes: number;
-  /** Bytes the journal file occupies, preallocated space included. */
-  fileSizeBytes: number;
-  /** Zero-filled space reserved ahead of the data. */
-  preallocatedBytes: number;
-  /** Bytes of memory held by the index. */
-  indexBytes: number;
-  /** `indexBytes / liveRecords` (0 when empty). */
-  indexBytesPerKey: number;
-  /** Journal offset covered by the last checkpoint (0 when none). */
-  checkpointOffset: number;
-  /** How this handle was opened. */
-  openedFrom: OpenedFrom;
-  /** Journal bytes replayed by the open. */
-  replayedBytes: number;
-  /** Whether records are encrypted (always false in format v1). */
-  encrypted: boolean;
-}
+export type { EmdbStats } from "../stats.ts";
 
 const MIN_STEP = 1024 * 1024;
 const ALIGN = 64 * 1024;
@@ -66,25 +43,6 @@ const WBUF_KEEP = 16 * 1024 * 1024;
 
 function closedError(path: string | undefined): EmdbError {
   return new EmdbError("CLOSED", `Cannot use database${path ? ` "${path}"` : ""}: it is closed`, { path });
-}
-
-/** Writes a key at `pos`; returns its length. */
-function putKey(key: Key, out: Uint8Array, pos: number): number {
-  let len: number;
-  if (typeof key === "string") {
-    if (key.length > MAX_KEY_BYTES) {
-      throw new RangeError(`Key too long: ${key.length} chars (max ${MAX_KEY_BYTES} bytes)`);
-    }
-    len = writeUtf8(key, out, pos);
-  } else if (key instanceof Uint8Array) {
-    len = key.byteLength;
-    if (len > MAX_KEY_BYTES) throw new RangeError(`Key too long: ${len} bytes (max ${MAX_KEY_BYTES})`);
-    out.set(key, pos);
-  } else {
-    throw new TypeError(`Key must be a string or Uint8Array, got ${key === null ? "null" : typeof key}`);
-  }
-  if (len > MAX_KEY_BYTES) throw new RangeError(`Key too long: ${len} bytes (max ${MAX_KEY_BYTES})`);
-  return len;
 }
 
 /** A database engine over one journal. */
@@ -157,7 +115,7 @@ export class Engine {
   #find(key: Key): number {
     if (this.#closed) throw closedError(this.path);
     const kb = this.#kbuf;
-    const klen = putKey(key, kb, 0);
+    const klen = writeKey(key, kb, 0);
     const ks = this.#ks;
     const off = ks.main.find(ks.hash(kb, 0, klen), kb, 0, klen, ks);
     if (off < 0) return -1;
@@ -169,13 +127,8 @@ export class Engine {
     const off = this.#find(key);
     if (off < 0) return undefined;
     const ks = this.#ks;
-    let buf = ks.win0;
-    let p = off;
-    if (off >= WINDOW_BYTES) {
-      const k = Math.floor(off / WINDOW_BYTES);
-      buf = ks.windows[k]!;
-      p = off - k * WINDOW_BYTES;
-    }
+    const buf = ks.bufAt(off);
+    const p = ks.localAt(off);
     const vs = p + FRAME_HEADER_BYTES + ((buf[p + 5]! & FLAG_EXPIRES) !== 0 ? 8 : 0) +
       (buf[p + 6]! | (buf[p + 7]! << 8));
     return buf.subarray(vs, vs + u32(buf, p + 8));
@@ -185,13 +138,8 @@ export class Engine {
     const off = this.#find(key);
     if (off < 0) return undefined;
     const ks = this.#ks;
-    let buf = ks.win0;
-    let p = off;
-    if (off >= WINDOW_BYTES) {
-      const k = Math.floor(off / WINDOW_BYTES);
-      buf = ks.windows[k]!;
-      p = off - k * WINDOW_BYTES;
-    }
+    const buf = ks.bufAt(off);
+    const p = ks.localAt(off);
     const vs = p + FRAME_HEADER_BYTES + ((buf[p + 5]! & FLAG_EXPIRES) !== 0 ? 8 : 0) +
       (buf[p + 6]! | (buf[p + 7]! << 8));
     return buf.slice(vs, vs + u32(buf, p + 8));
@@ -286,7 +234,7 @@ export class Engine {
       throw new RangeError(`Value too large: ${bound} bytes (max ${MAX_FRAME_BYTES - 65536})`);
     }
     const w = this.#reserve(FRAME_HEADER_BYTES + 3 * MAX_KEY_BYTES + bound + 8, 0);
-    const klen = putKey(key, w, FRAME_HEADER_BYTES);
+    const klen = writeKey(key, w, FRAME_HEADER_BYTES);
     const vlen = writeValue(value, w, FRAME_HEADER_BYTES + klen);
     const raw = FRAME_HEADER_BYTES + klen + vlen;
     if (raw > MAX_FRAME_BYTES) throw new RangeError(`Value too large: ${vlen} bytes`);
@@ -303,7 +251,7 @@ export class Engine {
   delete(key: Key): boolean {
     this.#check();
     const kb = this.#kbuf;
-    const klen = putKey(key, kb, 0);
+    const klen = writeKey(key, kb, 0);
     const ks = this.#ks;
     const h = ks.hash(kb, 0, klen);
     // One probe: take the key out first, put it back if the tombstone cannot be written.
@@ -327,13 +275,8 @@ export class Engine {
   /** Whether the frame at `off` carries an expiry that has passed. */
   #expired(off: number): boolean {
     const ks = this.#ks;
-    let buf = ks.win0;
-    let p = off;
-    if (off >= WINDOW_BYTES) {
-      const k = Math.floor(off / WINDOW_BYTES);
-      buf = ks.windows[k]!;
-      p = off - k * WINDOW_BYTES;
-    }
+    const buf = ks.bufAt(off);
+    const p = ks.localAt(off);
     if ((buf[p + 5]! & FLAG_EXPIRES) === 0) return false;
     return u32(buf, p + 16) + u32(buf, p + 20) * 2 ** 32 <= Date.now();
   }
@@ -352,12 +295,12 @@ export class Engine {
       const key = entry[0];
       const value = entry[1];
       const bound = valueBound(value);
-      const keyBound = typeof key === "string" ? 3 * key.length : key instanceof Uint8Array ? key.byteLength : 0;
-      if (pos + bound + keyBound > MAX_FRAME_BYTES) {
+      const kBound = keyBound(key);
+      if (pos + bound + kBound > MAX_FRAME_BYTES) {
         throw new RangeError(`setMany() batch too large: over ${MAX_FRAME_BYTES} bytes; split it`);
       }
-      const w = this.#reserve(pos + FRAME_HEADER_BYTES + keyBound + bound + 8, pos);
-      const klen = putKey(key, w, pos + FRAME_HEADER_BYTES);
+      const w = this.#reserve(pos + FRAME_HEADER_BYTES + kBound + bound + 8, pos);
+      const klen = writeKey(key, w, pos + FRAME_HEADER_BYTES);
       const vlen = writeValue(value, w, pos + FRAME_HEADER_BYTES + klen);
       const raw = FRAME_HEADER_BYTES + klen + vlen;
       const len = pad8(raw);

@@ -61,19 +61,24 @@ export class Keyspace implements KeySource, ReplaySink {
     this.win0 = windows[0] ?? EMPTY;
   }
 
+  /** The window holding the frame at file offset `off`. */
+  bufAt(off: number): Uint8Array {
+    return off < WINDOW_BYTES ? this.win0 : this.windows[Math.floor(off / WINDOW_BYTES)]!;
+  }
+
+  /** Where file offset `off` lies inside {@linkcode Keyspace.bufAt}'s window. */
+  localAt(off: number): number {
+    return off < WINDOW_BYTES ? off : off % WINDOW_BYTES;
+  }
+
   /** Hashes key bytes with this keyspace's key. */
   hash(buf: Uint8Array, start: number, len: number): number {
     return halfSipHash(buf, start, len, this.k0, this.k1);
   }
 
   keyEquals(offset: number, key: Uint8Array, start: number, keyLen: number): boolean {
-    let buf = this.win0;
-    let p = offset;
-    if (offset >= WINDOW_BYTES) {
-      const k = Math.floor(offset / WINDOW_BYTES);
-      buf = this.windows[k]!;
-      p = offset - k * WINDOW_BYTES;
-    }
+    const buf = this.bufAt(offset);
+    const p = this.localAt(offset);
     if ((buf[p + 6]! | (buf[p + 7]! << 8)) !== keyLen) return false;
     const q = p + FRAME_HEADER_BYTES + ((buf[p + 5]! & FLAG_EXPIRES) !== 0 ? 8 : 0) - start;
     for (let i = start, end = start + keyLen; i < end; i++) if (buf[q + i] !== key[i]) return false;

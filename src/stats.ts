@@ -1,0 +1,31 @@
+/**
+ * The numbers `Emdb.stats()` reports.
+ *
+ * @module
+ */
+
+/** Numbers describing an open database. */
+export interface EmdbStats {
+  /** Live keys (in every namespace). */
+  liveRecords: number;
+  /** Namespaces other than the default one. */
+  namespaceCount: number;
+  /** Bytes of journal holding data (where the next write goes). */
+  logicalSizeBytes: number;
+  /** Bytes the journal file occupies, preallocated space included. */
+  fileSizeBytes: number;
+  /** Zero-filled space reserved ahead of the data. */
+  preallocatedBytes: number;
+  /** Bytes of memory held by the index. */
+  indexBytes: number;
+  /** `indexBytes / liveRecords` (0 when empty). */
+  indexBytesPerKey: number;
+  /** Journal offset covered by the last checkpoint (0 when none). */
+  checkpointOffset: number;
+  /** How this handle was opened: `"new"`, `"replay"`, `"checkpoint"` or `"memory"`. */
+  openedFrom: "new" | "replay" | "checkpoint" | "memory";
+  /** Journal bytes replayed by the open. */
+  replayedBytes: number;
+  /** Whether records are encrypted (always false in format v1). */
+  encrypted: boolean;
+}

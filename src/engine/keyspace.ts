@@ -6,11 +6,12 @@
  *
  * @module
  */
-import { EmdbError } from "../errors.ts";
 import {
   FLAG_EXPIRES,
   FRAME_HEADER_BYTES,
+  frameLength,
   keyStart,
+  KIND_BATCH,
   KIND_CLEAR,
   KIND_DELETE,
   KIND_NAMESPACE,
@@ -86,17 +87,47 @@ export class Keyspace implements KeySource, ReplaySink {
   }
 
   /** The index of a namespace, created on first use. */
-  space(nsId: number, offset: number): HashIndex {
+  space(nsId: number): HashIndex {
     let idx = this.spaces.get(nsId);
-    if (idx !== undefined) return idx;
-    if (!this.names.has(nsId)) {
-      throw new EmdbError("CORRUPTED", `Cannot replay: frame at byte ${offset} uses undeclared namespace ${nsId}`, {
-        offset,
-      });
+    if (idx === undefined) {
+      idx = new HashIndex();
+      this.spaces.set(nsId, idx);
     }
-    idx = new HashIndex();
-    this.spaces.set(nsId, idx);
     return idx;
+  }
+
+  check(buf: Uint8Array, local: number, len: number): string | undefined {
+    if (buf[local + 4] !== KIND_BATCH) return this.#checkOne(buf, local, undefined);
+    const declared = new Map<number, boolean>();
+    const end = local + len;
+    for (let p = local + FRAME_HEADER_BYTES; p < end; p += frameLength(buf, p, end, true)) {
+      const reason = this.#checkOne(buf, p, declared);
+      if (reason !== undefined) return reason;
+    }
+    return undefined;
+  }
+
+  /** The namespace rules; `pending` tracks declarations made earlier in the same batch. */
+  #checkOne(buf: Uint8Array, p: number, pending: Map<number, boolean> | undefined): string | undefined {
+    const kind = buf[p + 4]!;
+    const nsId = u32(buf, p + 12);
+    if (kind !== KIND_NAMESPACE) {
+      if (nsId === 0) return undefined;
+      const known = pending?.get(nsId) ?? this.names.has(nsId);
+      return known ? undefined : `frame uses undeclared namespace ${nsId}`;
+    }
+    if (nsId === 0) return "namespace record names id 0";
+    const len = u16(buf, p + 6);
+    try {
+      utf8.decode(buf.subarray(p + FRAME_HEADER_BYTES, p + FRAME_HEADER_BYTES + len));
+    } catch {
+      return "namespace name is not UTF-8";
+    }
+    if (len > 0 && !this.names.has(nsId) && this.names.size + (pending?.size ?? 0) >= MAX_NAMESPACES) {
+      return `more than ${MAX_NAMESPACES} namespaces`;
+    }
+    pending?.set(nsId, len > 0);
+    return undefined;
   }
 
   /** Live keys in every namespace. */
@@ -120,36 +151,26 @@ export class Keyspace implements KeySource, ReplaySink {
       case KIND_PUT: {
         const ks = keyStart(buf, local);
         const len = u16(buf, local + 6);
-        this.space(nsId, offset).upsert(this.hash(buf, ks, len), buf, ks, len, this, offset);
+        this.space(nsId).upsert(this.hash(buf, ks, len), buf, ks, len, this, offset);
         break;
       }
       case KIND_DELETE: {
         const ks = local + FRAME_HEADER_BYTES;
         const len = u16(buf, local + 6);
-        this.space(nsId, offset).remove(this.hash(buf, ks, len), buf, ks, len, this);
+        this.space(nsId).remove(this.hash(buf, ks, len), buf, ks, len, this);
         break;
       }
       case KIND_CLEAR:
-        this.space(nsId, offset).clear();
+        this.space(nsId).clear();
         break;
       case KIND_NAMESPACE: {
+        // check() has verified the id and the UTF-8 name.
         const len = u16(buf, local + 6);
-        let name: string;
-        try {
-          name = utf8.decode(buf.subarray(local + FRAME_HEADER_BYTES, local + FRAME_HEADER_BYTES + len));
-        } catch {
-          throw new EmdbError("CORRUPTED", `Cannot replay: namespace name at byte ${offset} is not UTF-8`, { offset });
-        }
-        if (nsId === 0) {
-          throw new EmdbError("CORRUPTED", `Cannot replay: namespace record at byte ${offset} names id 0`, { offset });
-        }
+        const name = utf8.decode(buf.subarray(local + FRAME_HEADER_BYTES, local + FRAME_HEADER_BYTES + len));
         if (name === "") {
           this.names.delete(nsId);
           this.spaces.delete(nsId);
         } else {
-          if (!this.names.has(nsId) && this.names.size >= MAX_NAMESPACES) {
-            throw new EmdbError("CORRUPTED", `Cannot replay: more than ${MAX_NAMESPACES} namespaces`, { offset });
-          }
           this.names.set(nsId, name);
         }
         break;

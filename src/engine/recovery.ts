@@ -27,6 +27,16 @@ import { FRAME_HEADER_BYTES, frameLength, KIND_BATCH, u32 } from "../format/fram
 /** Receives every frame of a verified prefix, in order. */
 export interface ReplaySink {
   /**
+   * Checks the rules a frame must follow beyond its CRC (for a batch, every
+   * inner frame) before any of it is applied.
+   *
+   * @param buf Window holding the frame.
+   * @param local Frame start inside `buf`.
+   * @param len Frame length.
+   * @returns Why the frame is unacceptable, or `undefined` when it is fine.
+   */
+  check(buf: Uint8Array, local: number, len: number): string | undefined;
+  /**
    * One PUT, DELETE, CLEAR or NAMESPACE frame.
    *
    * @param buf Window holding the frame.
@@ -180,6 +190,12 @@ export function replay(windows: readonly Uint8Array[], start: number, limit: num
       return { outcome: { kind: "corrupt", end: pos, dataEnd, reason: "malformed frame" }, lastFrame, frames };
     }
     if (len < 0) break;
+    const k = Math.floor(pos / WINDOW_BYTES);
+    const reason = sink.check(windows[k]!, pos - k * WINDOW_BYTES, len);
+    if (reason !== undefined) {
+      const dataEnd = dataEndOf(windows, pos, limit);
+      return { outcome: { kind: "corrupt", end: pos, dataEnd, reason }, lastFrame, frames };
+    }
     frames += applyFrame(windows, pos, len, sink);
     lastFrame = pos;
     pos += len;

@@ -15,6 +15,10 @@ import { systemIo } from "./io/system_io.ts";
 import { type EmdbOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { defaultDatabasePath, toFilePath } from "./paths.ts";
 
+function notFound(path: string | undefined): EmdbError {
+  return new EmdbError("NOT_FOUND", `Cannot open database "${path}": it does not exist (create: false)`, { path });
+}
+
 /**
  * Opens an engine over any I/O backend (internal: tests use it with a
  * fault-injecting in-memory backend; `Emdb` uses the system backend).
@@ -25,12 +29,11 @@ import { defaultDatabasePath, toFilePath } from "./paths.ts";
  * @returns The engine.
  */
 export function openEngine(io: Io, path: string | undefined, opts: ResolvedOptions): Engine {
+  if (path !== undefined && !opts.create && !io.exists(path)) throw notFound(path);
   const lock = path === undefined ? undefined : acquireLock(io, path, process.pid);
   try {
     const file = io.openJournal(path ?? ":memory:", path === undefined ? true : opts.create);
-    if (file === undefined) {
-      throw new EmdbError("NOT_FOUND", `Cannot open database "${path}": it does not exist (create: false)`, { path });
-    }
+    if (file === undefined) throw notFound(path);
     try {
       return new Engine(io, file, path, lock, opts, recoverJournal(io, file, path, opts));
     } catch (e) {

@@ -179,6 +179,10 @@ export class MemoryIo implements Io {
     };
   }
 
+  exists(path: string): boolean {
+    return this.files.has(path);
+  }
+
   readFile(path: string): Uint8Array | undefined {
     const f = this.files.get(path);
     return f === undefined ? undefined : f.slice();

@@ -371,6 +371,10 @@ export class PosixIo implements Io {
     };
   }
 
+  exists(path: string): boolean {
+    return fs.existsSync(path);
+  }
+
   readFile(path: string): Uint8Array | undefined {
     try {
       const b = fs.readFileSync(path);

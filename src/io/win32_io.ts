@@ -237,6 +237,10 @@ export class Win32Io implements Io {
     };
   }
 
+  exists(path: string): boolean {
+    return fs.existsSync(path);
+  }
+
   readFile(path: string): Uint8Array | undefined {
     try {
       const b = fs.readFileSync(path);

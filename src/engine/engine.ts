@@ -37,6 +37,12 @@ import type { OpenedFrom, Recovered } from "./open.ts";
 export type { EmdbStats } from "../stats.ts";
 
 const MIN_STEP = 1024 * 1024;
+/**
+ * Writes after a flush that still use `pwrite`: the first store into a page
+ * that fdatasync just cleaned takes a write fault costing more than a few
+ * syscalls, so mapped writes pay off only once several frames share a page.
+ */
+const PWRITES_AFTER_SYNC = 16;
 const ALIGN = 64 * 1024;
 const WBUF_MIN = 4 * MAX_KEY_BYTES + 4096;
 const WBUF_KEEP = 16 * 1024 * 1024;
@@ -62,6 +68,7 @@ export class Engine {
   #openedFrom: OpenedFrom;
   #replayedBytes: number;
   #dirty = false;
+  #sinceSync = 0;
   #closed = false;
   #kbuf = new Uint8Array(3 * MAX_KEY_BYTES + 8);
   #wbuf = new Uint8Array(WBUF_MIN);
@@ -202,8 +209,9 @@ export class Engine {
     }
     if (off + len > this.#file.size) this.#growFor(off + len);
     const data = len === w.length ? w : w.subarray(0, len);
-    if (batch) this.#file.write(data, off);
+    if (batch || this.#sinceSync < PWRITES_AFTER_SYNC) this.#file.write(data, off);
     else this.#file.writeRecord(data, off);
+    this.#sinceSync++;
     this.#end = off + len;
     this.#lastFrame = off;
     this.#lastCrc = crc;
@@ -356,6 +364,7 @@ export class Engine {
     if (!this.#dirty) return;
     this.#file.sync();
     this.#dirty = false;
+    this.#sinceSync = 0;
   }
 
   checkpoint(): void {

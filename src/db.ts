@@ -29,7 +29,13 @@ function notFound(path: string | undefined): EmdbError {
  * @returns The engine.
  */
 export function openEngine(io: Io, path: string | undefined, opts: ResolvedOptions): Engine {
-  if (path !== undefined && !opts.create && !io.exists(path)) throw notFound(path);
+  if (path !== undefined) {
+    const kind = io.statKind(path);
+    if (kind === "other") {
+      throw new EmdbError("INVALID_CONFIG", `Cannot open database "${path}": not a regular file`, { path });
+    }
+    if (kind === undefined && !opts.create) throw notFound(path);
+  }
   const lock = path === undefined ? undefined : acquireLock(io, path, process.pid);
   try {
     const file = io.openJournal(path ?? ":memory:", path === undefined ? true : opts.create);

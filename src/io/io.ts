@@ -77,8 +77,8 @@ export interface Io {
   openJournal(path: string, create: boolean): JournalFile | undefined;
   /** Tries once, without waiting, to take the exclusive OS lock carried by `lockPath`. */
   tryLock(lockPath: string): LockAttempt;
-  /** Whether a file exists. */
-  exists(path: string): boolean;
+  /** What is at `path`: a regular file, something else, or nothing. */
+  statKind(path: string): "file" | "other" | undefined;
   /** Reads a whole file, or `undefined` when it does not exist. */
   readFile(path: string): Uint8Array | undefined;
   /** Replaces a file atomically and durably: temp file, sync, rename, sync the folder. */

@@ -179,8 +179,8 @@ export class MemoryIo implements Io {
     };
   }
 
-  exists(path: string): boolean {
-    return this.files.has(path);
+  statKind(path: string): "file" | "other" | undefined {
+    return this.files.has(path) ? "file" : undefined;
   }
 
   readFile(path: string): Uint8Array | undefined {

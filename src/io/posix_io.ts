@@ -371,8 +371,13 @@ export class PosixIo implements Io {
     };
   }
 
-  exists(path: string): boolean {
-    return fs.existsSync(path);
+  statKind(path: string): "file" | "other" | undefined {
+    try {
+      return fs.statSync(path).isFile() ? "file" : "other";
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT") return undefined;
+      throw fsError(e, "stat", path);
+    }
   }
 
   readFile(path: string): Uint8Array | undefined {

@@ -100,7 +100,8 @@ export class Emdb implements Disposable {
    */
   static open(path: string | URL, options?: EmdbOptions): Emdb {
     const opts = resolveOptions(options);
-    return new Emdb(openEngine(systemIo(), toFilePath(path), opts));
+    const io = systemIo();
+    return new Emdb(openEngine(io, io.realPath(toFilePath(path)), opts));
   }
 
   /**
@@ -126,7 +127,7 @@ export class Emdb implements Disposable {
     const { dir, file } = defaultDatabasePath(opts.appName, opts.databaseName, opts.dataRoot);
     const io = systemIo();
     io.makeDirectory(dir);
-    return new Emdb(openEngine(io, file, opts));
+    return new Emdb(openEngine(io, io.realPath(file), opts));
   }
 
   /**
@@ -168,7 +169,8 @@ export class Emdb implements Disposable {
    * ```
    */
   static lockHolder(path: string | URL): LockHolder | undefined {
-    return readHolder(systemIo(), toFilePath(path));
+    const io = systemIo();
+    return readHolder(io, io.realPath(toFilePath(path)));
   }
 
   /**
@@ -188,7 +190,8 @@ export class Emdb implements Disposable {
    * ```
    */
   static breakLock(path: string | URL): void {
-    breakLock(systemIo(), toFilePath(path));
+    const io = systemIo();
+    breakLock(io, io.realPath(toFilePath(path)));
   }
 
   /** The journal's path, or `undefined` for an in-memory database. */

@@ -21,7 +21,7 @@
  * @module
  */
 import { EmdbError } from "../errors.ts";
-import type { Io, LockHandle } from "../io/io.ts";
+import type { Io, LockAttempt, LockHandle } from "../io/io.ts";
 import { VERSION } from "../version.ts";
 
 /** Who holds (or last held) a database's lock, as written in `<path>.lock-meta`. */
@@ -97,6 +97,20 @@ export function readHolder(io: Io, path: string): LockHolder | undefined {
   return parseHolder(new TextDecoder().decode(bytes), meta);
 }
 
+/** `io.tryLock`, with a lock file that cannot be opened reported as `LOCK_FAILED`. */
+function tryLock(io: Io, lock: string): LockAttempt {
+  try {
+    return io.tryLock(lock);
+  } catch (e) {
+    const errno = e instanceof EmdbError ? e.errno : undefined;
+    throw new EmdbError("LOCK_FAILED", `Cannot open lock file "${lock}"${errno ? `: ${errno}` : ""}`, {
+      path: lock,
+      errno,
+      cause: e,
+    });
+  }
+}
+
 function busy(path: string, holder: LockHolder | undefined): EmdbError {
   const who = holder ? `process ${holder.pid}` : "another handle";
   const details = holder ? { path, pid: holder.pid } : { path };
@@ -123,7 +137,7 @@ function safeHolder(io: Io, path: string): LockHolder | undefined {
 export function acquireLock(io: Io, path: string, pid: number): LockHandle {
   const { lock, meta } = lockPaths(path);
   if (heldHere.has(path)) throw busy(path, { schemaVersion: 1, pid, acquiredAt: 0, version: VERSION });
-  const attempt = io.tryLock(lock);
+  const attempt = tryLock(io, lock);
   if (!attempt.ok) {
     if (attempt.errno === "EAGAIN" || attempt.errno === "EWOULDBLOCK" || attempt.errno === "EACCES") {
       throw busy(path, safeHolder(io, path));
@@ -171,11 +185,13 @@ export function acquireLock(io: Io, path: string, pid: number): LockHandle {
 export function breakLock(io: Io, path: string): void {
   const { lock, meta } = lockPaths(path);
   if (heldHere.has(path)) throw busy(path, safeHolder(io, path));
-  const attempt = io.tryLock(lock);
-  if (!attempt.ok) {
-    if (attempt.errno === "ENOENT") return;
-    throw busy(path, safeHolder(io, path));
+  if (io.statKind(lock) !== "file") {
+    // Nothing can hold a lock file that does not exist (or is not a file); drop a stray holder record.
+    io.remove(meta);
+    return;
   }
+  const attempt = tryLock(io, lock);
+  if (!attempt.ok) throw busy(path, safeHolder(io, path));
   try {
     io.remove(meta);
   } finally {

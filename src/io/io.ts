@@ -77,6 +77,12 @@ export interface Io {
   openJournal(path: string, create: boolean): JournalFile | undefined;
   /** Tries once, without waiting, to take the exclusive OS lock carried by `lockPath`. */
   tryLock(lockPath: string): LockAttempt;
+  /**
+   * The canonical path of `path`: symbolic links resolved (for a file that
+   * does not exist yet, its folder's), so every alias of one database maps to
+   * one set of lock files.
+   */
+  realPath(path: string): string;
   /** What is at `path`: a regular file, something else, or nothing. */
   statKind(path: string): "file" | "other" | undefined;
   /** Reads a whole file, or `undefined` when it does not exist. */

@@ -179,6 +179,10 @@ export class MemoryIo implements Io {
     };
   }
 
+  realPath(path: string): string {
+    return path;
+  }
+
   statKind(path: string): "file" | "other" | undefined {
     return this.files.has(path) ? "file" : undefined;
   }

@@ -28,7 +28,7 @@
  * @module
  */
 import * as fs from "node:fs";
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import {
   binder,
   DARWIN_CONSTANTS,
@@ -334,6 +334,16 @@ export class PosixIo implements Io {
       if (!st.isFile()) {
         throw new EmdbError("INVALID_CONFIG", `Cannot open "${path}": not a regular file`, { path });
       }
+      // Second line of defence behind <path>.lock: a hard link (or any other
+      // alias the path check cannot see) reaches the same inode, and this lock.
+      const { libc, c } = loadLibc();
+      if (libc.flock(fd, c.LOCK_EX | c.LOCK_NB) !== 0) {
+        const errno = errnoName(binder.os, libc.errno());
+        throw new EmdbError("LOCK_BUSY", `Cannot open database "${path}": the journal is locked by another handle`, {
+          path,
+          errno,
+        });
+      }
       if (created) this.syncDirectory(dirname(path));
       return new PosixJournal(path, fd, st.size);
     } catch (e) {
@@ -369,6 +379,18 @@ export class PosixIo implements Io {
         },
       },
     };
+  }
+
+  realPath(path: string): string {
+    try {
+      return fs.realpathSync(path);
+    } catch {
+      try {
+        return join(fs.realpathSync(dirname(path)), basename(path));
+      } catch {
+        return path;
+      }
+    }
   }
 
   statKind(path: string): "file" | "other" | undefined {

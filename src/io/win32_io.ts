@@ -17,6 +17,7 @@
  * @module
  */
 import * as fs from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { binder, errnoName, KERNEL32, KERNEL32_CANDIDATES, WIN32 } from "../../ffi/mod.ts";
 import type { BoundLibrary } from "../../ffi/mod.ts";
 import { EmdbError } from "../errors.ts";
@@ -235,6 +236,18 @@ export class Win32Io implements Io {
         },
       },
     };
+  }
+
+  realPath(path: string): string {
+    try {
+      return fs.realpathSync(path);
+    } catch {
+      try {
+        return join(fs.realpathSync(dirname(path)), basename(path));
+      } catch {
+        return path;
+      }
+    }
   }
 
   statKind(path: string): "file" | "other" | undefined {

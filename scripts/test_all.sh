@@ -30,8 +30,8 @@ broken=0
 summary=()
 
 # Deno's last line: "ok | 12 passed | 0 failed (3s)" or "FAILED | 11 passed (2 steps) | 1 failed | 1 ignored (3s)".
-echo "=== deno test --allow-all tests/ ==="
-"$deno" test --allow-all tests/ 2>&1 | tee "$log"
+echo "=== deno test --allow-all --doc tests/ mod.ts src/ (test files plus every JSDoc example) ==="
+"$deno" test --allow-all --doc tests/ mod.ts src/ 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1)
 if [ -n "$line" ]; then

@@ -23,7 +23,12 @@ test("crc32cWords agrees with crc32c at every length and aligned start", () => {
     for (let end = start; end < start + 300; end++) {
       assert.equal(crc32cWords(buf, words, start, end), crc32c(buf, start, end), `${start}..${end}`);
     }
+    // Long runs take the slicing-by-16 path (512 bytes and more).
+    for (let end = start + 500; end < start + 1200; end += 7) {
+      assert.equal(crc32cWords(buf, words, start, end), crc32c(buf, start, end), `${start}..${end}`);
+    }
   }
+  assert.equal(crc32cWords(buf, words, 0, buf.length), crc32c(buf), "the whole buffer");
 });
 
 test("a header round-trips and every damaged byte is detected", () => {

@@ -148,8 +148,15 @@ export function decodeHint(bytes: Uint8Array): Hint | undefined {
         if (h.bits > 30) return undefined;
         const n = 2 << h.bits;
         if (p + n * 4 > end) return undefined;
-        const slots = new Uint32Array(n);
-        new Uint8Array(slots.buffer).set(bytes.subarray(p, p + n * 4));
+        // Slots are 4-aligned in the file: view them in place when the buffer is too (no 17 MB copy at 1M keys).
+        const at = bytes.byteOffset + p;
+        let slots: Uint32Array;
+        if (at % 4 === 0) {
+          slots = new Uint32Array(bytes.buffer, at, n);
+        } else {
+          slots = new Uint32Array(n);
+          new Uint8Array(slots.buffer).set(bytes.subarray(p, p + n * 4));
+        }
         p += n * 4;
         shards.push({ bits: h.bits, count: h.count, slots });
       }

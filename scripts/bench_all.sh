@@ -28,5 +28,9 @@ if [ ! -x node_modules/.bin/deno ] || [ ! -x node_modules/.bin/bun ] || [ ! -d n
 fi
 
 mkdir -p bench/.data bench/results
-export EMDB_BENCH_COMMAND="bash scripts/bench_all.sh${*:+ $*}"
+if [ "${npm_lifecycle_event:-}" = bench ]; then
+  export EMDB_BENCH_COMMAND="npm run bench${*:+ -- $*}"
+else
+  export EMDB_BENCH_COMMAND="bash scripts/bench_all.sh${*:+ $*}"
+fi
 exec node_modules/.bin/deno run -A bench/run.ts "$@"

@@ -6,8 +6,10 @@
  *
  * Hot paths: `get` is hash → probe → compare the key in the mapped journal →
  * copy the value out: no FFI call, no syscall, one allocation (the value).
- * `set` is encode → CRC → one `pwrite` → index update. `setMany` encodes the
- * whole batch into one frame and writes it with one `pwrite`.
+ * `set` is encode → CRC → append → index update, where the append is one
+ * `pwrite` for the first writes after a flush and then a copy into the
+ * backend's writable mapping (no syscall). `setMany` encodes the whole batch
+ * into one frame and writes it with one `pwrite`.
  *
  * @module
  */

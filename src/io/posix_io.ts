@@ -28,7 +28,7 @@
  * @module
  */
 import * as fs from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { dirname } from "node:path";
 import {
   binder,
   DARWIN_CONSTANTS,
@@ -40,6 +40,7 @@ import {
   type PosixConstants,
 } from "../../ffi/mod.ts";
 import { EmdbError } from "../errors.ts";
+import { fsError, NodeFiles } from "./node_files.ts";
 import { type Io, type JournalFile, type LockAttempt, MAX_FRAME_BYTES, WINDOW_BYTES } from "./io.ts";
 
 /** The libc functions this backend calls, whichever OS provided them. */
@@ -103,18 +104,6 @@ function osError(libc: Libc, syscall: string, path: string | undefined): EmdbErr
   const name = errnoName(binder.os, libc.errno());
   const where = path === undefined ? "" : ` "${path}"`;
   return new EmdbError("IO", `Cannot ${syscall}${where}: ${name}`, { errno: name, syscall, path });
-}
-
-/** Turns a `node:fs` exception into an `EmdbError` code `IO`. */
-export function fsError(e: unknown, action: string, path: string): EmdbError {
-  const err = e as { code?: string; syscall?: string };
-  const errno = typeof err.code === "string" ? err.code : "EIO";
-  return new EmdbError("IO", `Cannot ${action} "${path}": ${errno}`, {
-    errno,
-    syscall: err.syscall ?? action,
-    path,
-    cause: e,
-  });
 }
 
 /** One reserved mapping of the journal and every wrapper made over it. */
@@ -311,7 +300,7 @@ class PosixJournal implements JournalFile {
 }
 
 /** The backend for Linux and macOS. */
-export class PosixIo implements Io {
+export class PosixIo extends NodeFiles implements Io {
   readonly kind = "posix";
 
   openJournal(path: string, create: boolean): JournalFile | undefined {
@@ -381,38 +370,7 @@ export class PosixIo implements Io {
     };
   }
 
-  realPath(path: string): string {
-    try {
-      return fs.realpathSync(path);
-    } catch {
-      try {
-        return join(fs.realpathSync(dirname(path)), basename(path));
-      } catch {
-        return path;
-      }
-    }
-  }
-
-  statKind(path: string): "file" | "other" | undefined {
-    try {
-      return fs.statSync(path).isFile() ? "file" : "other";
-    } catch (e) {
-      if ((e as { code?: string }).code === "ENOENT") return undefined;
-      throw fsError(e, "stat", path);
-    }
-  }
-
-  readFile(path: string): Uint8Array | undefined {
-    try {
-      const b = fs.readFileSync(path);
-      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-    } catch (e) {
-      if ((e as { code?: string }).code === "ENOENT") return undefined;
-      throw fsError(e, "read", path);
-    }
-  }
-
-  writeFileDurable(path: string, data: Uint8Array): void {
+  override writeFileDurable(path: string, data: Uint8Array): void {
     const { libc } = loadLibc();
     let fd: number;
     try {
@@ -431,34 +389,7 @@ export class PosixIo implements Io {
     }
   }
 
-  writeFileAtomic(path: string, data: Uint8Array): void {
-    const tmp = `${path}.tmp`;
-    this.writeFileDurable(tmp, data);
-    try {
-      fs.renameSync(tmp, path);
-    } catch (e) {
-      throw fsError(e, "rename", tmp);
-    }
-    this.syncDirectory(dirname(path));
-  }
-
-  remove(path: string): void {
-    try {
-      fs.unlinkSync(path);
-    } catch (e) {
-      if ((e as { code?: string }).code !== "ENOENT") throw fsError(e, "remove", path);
-    }
-  }
-
-  makeDirectory(path: string): void {
-    try {
-      fs.mkdirSync(path, { recursive: true });
-    } catch (e) {
-      throw fsError(e, "create folder", path);
-    }
-  }
-
-  syncDirectory(path: string): void {
+  override syncDirectory(path: string): void {
     const { libc } = loadLibc();
     let fd: number;
     try {

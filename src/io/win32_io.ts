@@ -17,12 +17,11 @@
  * @module
  */
 import * as fs from "node:fs";
-import { basename, dirname, join } from "node:path";
 import { binder, errnoName, KERNEL32, KERNEL32_CANDIDATES, WIN32 } from "../../ffi/mod.ts";
 import type { BoundLibrary } from "../../ffi/mod.ts";
 import { EmdbError } from "../errors.ts";
 import { type Io, type JournalFile, type LockAttempt, MAX_FRAME_BYTES, WINDOW_BYTES } from "./io.ts";
-import { fsError } from "./posix_io.ts";
+import { fsError, NodeFiles } from "./node_files.ts";
 
 type K32 = BoundLibrary<typeof KERNEL32>;
 let k32: K32 | undefined;
@@ -201,7 +200,7 @@ class Win32Journal implements JournalFile {
 }
 
 /** The backend for Windows. */
-export class Win32Io implements Io {
+export class Win32Io extends NodeFiles implements Io {
   readonly kind = "win32";
 
   openJournal(path: string, create: boolean): JournalFile | undefined {
@@ -238,38 +237,7 @@ export class Win32Io implements Io {
     };
   }
 
-  realPath(path: string): string {
-    try {
-      return fs.realpathSync(path);
-    } catch {
-      try {
-        return join(fs.realpathSync(dirname(path)), basename(path));
-      } catch {
-        return path;
-      }
-    }
-  }
-
-  statKind(path: string): "file" | "other" | undefined {
-    try {
-      return fs.statSync(path).isFile() ? "file" : "other";
-    } catch (e) {
-      if ((e as { code?: string }).code === "ENOENT") return undefined;
-      throw fsError(e, "stat", path);
-    }
-  }
-
-  readFile(path: string): Uint8Array | undefined {
-    try {
-      const b = fs.readFileSync(path);
-      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-    } catch (e) {
-      if ((e as { code?: string }).code === "ENOENT") return undefined;
-      throw fsError(e, "read", path);
-    }
-  }
-
-  writeFileDurable(path: string, data: Uint8Array): void {
+  override writeFileDurable(path: string, data: Uint8Array): void {
     try {
       const fd = fs.openSync(path, "w");
       try {
@@ -283,33 +251,7 @@ export class Win32Io implements Io {
     }
   }
 
-  writeFileAtomic(path: string, data: Uint8Array): void {
-    const tmp = `${path}.tmp`;
-    this.writeFileDurable(tmp, data);
-    try {
-      fs.renameSync(tmp, path);
-    } catch (e) {
-      throw fsError(e, "rename", tmp);
-    }
-  }
-
-  remove(path: string): void {
-    try {
-      fs.unlinkSync(path);
-    } catch (e) {
-      if ((e as { code?: string }).code !== "ENOENT") throw fsError(e, "remove", path);
-    }
-  }
-
-  makeDirectory(path: string): void {
-    try {
-      fs.mkdirSync(path, { recursive: true });
-    } catch (e) {
-      throw fsError(e, "create folder", path);
-    }
-  }
-
-  syncDirectory(_path: string): void {
+  override syncDirectory(_path: string): void {
     // NTFS journals directory entries; Windows cannot open a folder for FlushFileBuffers without backup privileges.
   }
 }

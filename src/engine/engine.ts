@@ -223,7 +223,8 @@ export class Engine {
 
   #growFor(need: number): void {
     const pre = this.#opts.preallocateBytes;
-    const step = pre === 0 ? 0 : Math.min(pre, Math.max(MIN_STEP, Math.floor(this.#end / 4)));
+    // Double (at least 1 MiB, at most `preallocateBytes` ahead): few growth steps, each of which re-wraps the map.
+    const step = pre === 0 ? 0 : Math.min(pre, Math.max(MIN_STEP, this.#end));
     let size = need + step;
     size = Math.ceil(size / ALIGN) * ALIGN;
     this.#file.grow(size);

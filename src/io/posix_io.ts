@@ -184,7 +184,6 @@ class PosixJournal implements JournalFile {
   /** Builds fresh windows over `[0, size)`; old views stay valid. */
   #rewrap(): void {
     const windows: Uint8Array[] = [];
-    const rw: Uint8Array[] = [];
     if (this.#size > 0 && !this.#retired) {
       const region = this.#ensureRegion();
       for (let start = 0; start < this.#size; start += WINDOW_BYTES) {
@@ -192,15 +191,12 @@ class PosixJournal implements JournalFile {
         const ab = binder.wrap(region.addr + start, len);
         region.wrappers.push(ab);
         windows.push(new Uint8Array(ab));
-        if (region.rwAddr !== 0) {
-          const wab = binder.wrap(region.rwAddr + start, len);
-          region.wrappers.push(wab);
-          rw.push(new Uint8Array(wab));
-        }
       }
     }
     this.#windows = windows;
-    this.#rwWindows = this.#mappedWrites ? rw : [];
+    // Writable views are made on the first mapped write after a growth: bulk
+    // loads (setMany) never need them, and every wrapper has a cost.
+    this.#rwWindows = [];
     this.#generation++;
   }
 
@@ -219,9 +215,23 @@ class PosixJournal implements JournalFile {
     }
   }
 
+  /** Wraps the writable mapping over `[0, size)` (after a growth, on first use). */
+  #wrapWritable(): void {
+    const region = this.#regions[this.#regions.length - 1];
+    if (region === undefined || region.rwAddr === 0 || this.#retired) return;
+    const rw: Uint8Array[] = [];
+    for (let start = 0; start < this.#size; start += WINDOW_BYTES) {
+      const ab = binder.wrap(region.rwAddr + start, Math.min(this.#size - start, WINDOW_BYTES + MAX_FRAME_BYTES));
+      region.wrappers.push(ab);
+      rw.push(new Uint8Array(ab));
+    }
+    this.#rwWindows = rw;
+  }
+
   writeRecord(data: Uint8Array, offset: number): void {
     const n = data.byteLength;
     if (this.#mappedWrites && offset + n <= this.#size) {
+      if (this.#rwWindows.length === 0) this.#wrapWritable();
       const k = Math.floor(offset / WINDOW_BYTES);
       const w = this.#rwWindows[k];
       if (w !== undefined) {

@@ -31,7 +31,7 @@
  *
  * @module
  */
-import { crc32c } from "../format/crc32c.ts";
+import { crc32c, crc32cWords } from "../format/crc32c.ts";
 import { u32 } from "../format/frame.ts";
 import { SHARDS, type ShardState } from "../index/hash_index.ts";
 
@@ -103,7 +103,7 @@ export function encodeHint(hint: Hint): Uint8Array {
       p += sh.slots.byteLength;
     }
   });
-  dv.setUint32(p, crc32c(out, 0, p), true);
+  dv.setUint32(p, crc32cWords(out, new Int32Array(out.buffer), 0, p), true);
   return out;
 }
 
@@ -117,7 +117,10 @@ export function decodeHint(bytes: Uint8Array): Hint | undefined {
   if (!littleEndian || bytes.length < HEAD + 4) return undefined;
   if (new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) return undefined;
   const end = bytes.length - 4;
-  if (u32(bytes, end) !== crc32c(bytes, 0, end)) return undefined;
+  const crc = bytes.byteOffset % 4 === 0
+    ? crc32cWords(bytes, new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2), 0, end)
+    : crc32c(bytes, 0, end);
+  if (u32(bytes, end) !== crc) return undefined;
   if (u32(bytes, 8) !== VERSION) return undefined;
   const count = u32(bytes, 12);
   const hint: Hint = {

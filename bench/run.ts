@@ -181,6 +181,10 @@ async function main(): Promise<void> {
     const keepDir = `${ROOT}/bench/.data/keep-${job.engine}-${job.runtime}`;
     const keep = job.engine === "emdb" && haveHyperfine;
     if (keep) extra.push("--dir", keepDir, "--keep");
+    // Let the disk settle first: the previous job just deleted up to a GiB of data, and its
+    // writeback and page-cache reclaim would otherwise land on whichever engine runs next.
+    await capture("sync", []);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
     const r = await runJob(job, engineCommand(job, opts.records, extra));
     results.push(r);
     if (keep) {

@@ -107,7 +107,9 @@ export function renderMarkdown(rep: RunReport): string {
   out.push("");
   out.push(
     `24-byte random keys, 150-byte random values, one seeded PRNG (xoshiro128**, seed 3) shared by every engine; ` +
-      `each engine × runtime in its own process, started after a \`sync\` and a 3 s pause; data on ${rep.machine.filesystem || "disk"} under \`bench/.data/\`. ` +
+      `each engine × runtime in its own process, started after a \`sync\` and a 3 s pause; data on ${
+        rep.machine.filesystem || "disk"
+      } under \`bench/.data/\`. ` +
       `Stream: ${int(c.bulk)} bulk + ${int(c.individual)} individual + ${int(c.batch)} batch + ${
         int(c.nosync)
       } nosync ` +

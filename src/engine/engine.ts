@@ -135,23 +135,24 @@ export class Engine {
   #view(key: Key): Uint8Array | undefined {
     const off = this.#find(key);
     if (off < 0) return undefined;
-    const ks = this.#ks;
-    const buf = ks.bufAt(off);
-    const p = ks.localAt(off);
-    const vs = p + FRAME_HEADER_BYTES + ((buf[p + 5]! & FLAG_EXPIRES) !== 0 ? 8 : 0) +
-      (buf[p + 6]! | (buf[p + 7]! << 8));
+    const buf = this.#ks.bufAt(off);
+    const p = this.#ks.localAt(off);
+    const vs = this.#valueStart(buf, p);
     return buf.subarray(vs, vs + u32(buf, p + 8));
   }
 
   get(key: Key): Uint8Array | undefined {
     const off = this.#find(key);
     if (off < 0) return undefined;
-    const ks = this.#ks;
-    const buf = ks.bufAt(off);
-    const p = ks.localAt(off);
-    const vs = p + FRAME_HEADER_BYTES + ((buf[p + 5]! & FLAG_EXPIRES) !== 0 ? 8 : 0) +
-      (buf[p + 6]! | (buf[p + 7]! << 8));
+    const buf = this.#ks.bufAt(off);
+    const p = this.#ks.localAt(off);
+    const vs = this.#valueStart(buf, p);
     return buf.slice(vs, vs + u32(buf, p + 8));
+  }
+
+  /** Where the value of the PUT frame at `p` (inside `buf`) starts. */
+  #valueStart(buf: Uint8Array, p: number): number {
+    return p + FRAME_HEADER_BYTES + ((buf[p + 5]! & FLAG_EXPIRES) !== 0 ? 8 : 0) + (buf[p + 6]! | (buf[p + 7]! << 8));
   }
 
   getInto(key: Key, target: Uint8Array): number {

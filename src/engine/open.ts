@@ -10,13 +10,12 @@
  */
 import { EmdbError } from "../errors.ts";
 import { decodeHeader, encodeHeader, HEADER_BYTES, MAGIC } from "../format/header.ts";
-import { u32 } from "../format/frame.ts";
 import { HashIndex } from "../index/hash_index.ts";
-import { type Io, type JournalFile, WINDOW_BYTES } from "../io/io.ts";
+import type { Io, JournalFile } from "../io/io.ts";
 import type { ResolvedOptions } from "../options.ts";
 import { decodeHint, type Hint } from "./hint.ts";
 import { Keyspace } from "./keyspace.ts";
-import { replay, verifyFrame } from "./recovery.ts";
+import { copyAt, replay, u32At, verifyFrame } from "./recovery.ts";
 
 /** How the database came to be open. */
 export type OpenedFrom = "new" | "replay" | "checkpoint" | "memory";
@@ -98,8 +97,7 @@ function loadHint(io: Io, hintPath: string, file: JournalFile, fileId: Uint8Arra
     if (lastFrame < HEADER_BYTES || lastFrame >= covered) return undefined;
     const len = verifyFrame(file.windows, lastFrame, file.size);
     if (len <= 0 || lastFrame + len !== covered) return undefined;
-    const k = Math.floor(lastFrame / WINDOW_BYTES);
-    if (u32(file.windows[k]!, lastFrame - k * WINDOW_BYTES) !== hint.lastCrc) return undefined;
+    if (u32At(file.windows, lastFrame) !== hint.lastCrc) return undefined;
   }
   const ks = new Keyspace(hint.k0, hint.k1);
   try {
@@ -179,9 +177,7 @@ export function recoverJournal(io: Io, file: JournalFile, path: string | undefin
       );
     }
     if (path !== undefined && o.dataEnd > o.end) {
-      const k = Math.floor(o.end / WINDOW_BYTES);
-      const local = o.end - k * WINDOW_BYTES;
-      io.writeFileDurable(`${path}.corrupt-${o.end}`, file.windows[k]!.slice(local, local + (o.dataEnd - o.end)));
+      io.writeFileDurable(`${path}.corrupt-${o.end}`, copyAt(file.windows, o.end, o.dataEnd));
     }
     end = o.end;
   }
@@ -193,8 +189,7 @@ export function recoverJournal(io: Io, file: JournalFile, path: string | undefin
   let lastFrame = r.lastFrame;
   let lastCrc = 0;
   if (lastFrame >= 0) {
-    const k = Math.floor(lastFrame / WINDOW_BYTES);
-    lastCrc = u32(file.windows[k]!, lastFrame - k * WINDOW_BYTES);
+    lastCrc = u32At(file.windows, lastFrame);
   } else if (hint && hint.lastFrame !== 0) {
     lastFrame = hint.lastFrame;
     lastCrc = hint.lastCrc;

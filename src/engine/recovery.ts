@@ -64,16 +64,30 @@ export interface ReplayResult {
 
 const MALFORMED = -2;
 
-let lastBuf: Uint8Array | undefined;
-let lastWords: Int32Array = new Int32Array(0);
+/** Word views of windows; weak, so a closed database's memory is never kept alive here. */
+const wordViews = new WeakMap<Uint8Array, Int32Array>();
 
 /** An Int32Array over the same memory as a window (windows start page-aligned). */
 function wordsOf(buf: Uint8Array): Int32Array {
-  if (buf !== lastBuf) {
-    lastBuf = buf;
-    lastWords = new Int32Array(buf.buffer, buf.byteOffset, buf.byteLength >> 2);
+  let words = wordViews.get(buf);
+  if (words === undefined) {
+    words = new Int32Array(buf.buffer, buf.byteOffset, buf.byteLength >> 2);
+    wordViews.set(buf, words);
   }
-  return lastWords;
+  return words;
+}
+
+/** The u32 at file offset `off` (a frame's CRC field, for instance). */
+export function u32At(windows: readonly Uint8Array[], off: number): number {
+  const k = Math.floor(off / WINDOW_BYTES);
+  return u32(windows[k]!, off - k * WINDOW_BYTES);
+}
+
+/** A copy of file bytes `[from, to)`, which lie within one frame's reach of `from`. */
+export function copyAt(windows: readonly Uint8Array[], from: number, to: number): Uint8Array {
+  const k = Math.floor(from / WINDOW_BYTES);
+  const local = from - k * WINDOW_BYTES;
+  return windows[k]!.slice(local, local + (to - from));
 }
 
 /**

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { MAX_KEY_BYTES } from "./format/frame.ts";
+import { MAX_KEY_BYTES } from "./format/record.ts";
 
 /** A key: a string (stored as UTF-8) or raw bytes. */
 export type Key = string | Uint8Array;
@@ -71,13 +71,35 @@ export function keyBound(key: Key): number {
   return typeof key === "string" ? 3 * key.length : key instanceof Uint8Array ? key.byteLength : 0;
 }
 
+/** Strings up to this many chars are sized by their worst case (3 bytes a char) rather than measured. */
+const MEASURE_ABOVE = 4096;
+
 /**
- * The most bytes a value can take once encoded (exact for bytes, an upper bound for strings).
+ * The exact number of UTF-8 bytes of a well-formed string.
+ *
+ * @param s The string.
+ * @returns Its UTF-8 length.
+ */
+export function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff) i++; // a surrogate pair: 2 chars, 4 bytes
+    else n += 2;
+  }
+  return n;
+}
+
+/**
+ * The most bytes a value can take once encoded: exact for bytes and for long
+ * strings (measured), the worst case (3 bytes a char) for short strings.
  *
  * @throws {TypeError} When the value is neither a string nor a Uint8Array.
  */
 export function valueBound(value: Value): number {
-  if (typeof value === "string") return value.length * 3;
+  if (typeof value === "string") return value.length > MEASURE_ABOVE ? utf8Length(value) : value.length * 3;
   if (value instanceof Uint8Array) return value.byteLength;
   throw new TypeError(`Value must be a string or Uint8Array, got ${describe(value)}`);
 }

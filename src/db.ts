@@ -4,16 +4,20 @@
  * @module
  */
 import process from "node:process";
-import type { Key, Value } from "./codec.ts";
 import { EmdbError } from "./errors.ts";
-import { type EmdbStats, Engine } from "./engine/engine.ts";
+import { Engine } from "./engine/engine.ts";
+import type { Space } from "./engine/space.ts";
 import { acquireLock, breakLock, type LockHolder, readHolder } from "./engine/lockfile.ts";
 import { recoverJournal } from "./engine/open.ts";
 import type { Io } from "./io/io.ts";
 import { MemoryIo } from "./io/memory_io.ts";
 import { systemIo } from "./io/system_io.ts";
 import { type EmdbOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
+import { checkNamespaceName, Namespace } from "./namespace.ts";
 import { defaultDatabasePath, toFilePath } from "./paths.ts";
+import type { EmdbStats } from "./stats.ts";
+import { KvStore } from "./store.ts";
+import { AtomicOperation, runTransaction, type Transaction } from "./transaction.ts";
 
 function notFound(path: string | undefined): EmdbError {
   return new EmdbError("NOT_FOUND", `Cannot open database "${path}": it does not exist (create: false)`, { path });
@@ -68,11 +72,37 @@ export function openEngine(io: Io, path: string | undefined, opts: ResolvedOptio
  * console.log(db.getString("greeting")); // "hello"
  * ```
  */
-export class Emdb implements Disposable {
+/** Makes an `Emdb` around an engine (the constructor is private to the class). */
+let wrap: (engine: Engine) => Emdb;
+
+/**
+ * Opens a database over any I/O backend (internal, for tests: an in-memory
+ * backend with fault injection). `Emdb.open` uses the system backend.
+ *
+ * @param io The backend.
+ * @param path The journal path.
+ * @param options Options.
+ * @returns The database.
+ */
+export function openWithIo(io: Io, path: string, options?: EmdbOptions): Emdb {
+  return wrap(openEngine(io, path, resolveOptions(options)));
+}
+
+export class Emdb extends KvStore implements Disposable {
+  static {
+    wrap = (engine) => new Emdb(engine);
+  }
   #e: Engine;
 
   private constructor(engine: Engine) {
+    super(engine);
     this.#e = engine;
+  }
+
+  /** @internal */
+  protected space(): Space {
+    this.#e.check();
+    return this.#e.keyspace.main;
   }
 
   /**
@@ -200,199 +230,135 @@ export class Emdb implements Disposable {
   }
 
   /**
-   * The number of live keys.
+   * A namespace: its own keyspace with the same surface as the database.
+   * Created (durably, at the next flush) when it does not exist.
    *
+   * @param name 1 to 255 UTF-8 bytes, no control characters.
+   * @returns The namespace's handle.
+   * @throws {TypeError} For a name that is not a string or holds a control character or lone surrogate.
+   * @throws {RangeError} For an empty or over-long name.
+   * @throws {EmdbError} `CLOSED`, `BUSY`, `FULL` (more than 4,096 namespaces).
+   *
+   * @example
+   * ```ts
+   * import { Emdb } from "@emdb/emdb";
+   * using db = Emdb.openInMemory();
+   * db.namespace("users").set("ada", "Ada");
+   * console.log(db.namespace("users").getString("ada")); // "Ada"
+   * ```
+   */
+  namespace(name: string): Namespace {
+    checkNamespaceName(name);
+    this.#e.check();
+    const space = this.#e.keyspace.byName.get(name) ?? this.#e.createNamespace(name);
+    return new Namespace(this.#e, space);
+  }
+
+  /**
+   * The names of every namespace (the default one excluded), sorted.
+   *
+   * @returns The names.
    * @throws {EmdbError} `CLOSED`.
-   */
-  get size(): number {
-    return this.#e.size;
-  }
-
-  /**
-   * Reads a value.
-   *
-   * @param key The key.
-   * @returns A copy of the value, or `undefined` when the key is absent.
-   * @throws {EmdbError} `CLOSED`.
-   * @throws {TypeError} For a key that is not a string or Uint8Array.
    *
    * @example
    * ```ts
    * import { Emdb } from "@emdb/emdb";
    * using db = Emdb.openInMemory();
-   * db.set("k", Uint8Array.of(1, 2));
-   * console.log(db.get("k")); // Uint8Array [1, 2]
+   * db.namespace("b");
+   * db.namespace("a");
+   * console.log(db.namespaces()); // ["a", "b"]
    * ```
    */
-  get(key: Key): Uint8Array | undefined {
-    return this.#e.get(key);
+  namespaces(): string[] {
+    this.#e.check();
+    return [...this.#e.keyspace.byName.keys()].sort();
   }
 
   /**
-   * Reads a value as a UTF-8 string.
+   * Drops a namespace and every key in it, durably (a record is appended and
+   * synced). Handles to it then throw `NAMESPACE_DROPPED`; the name can be
+   * used again for a new, empty namespace.
    *
-   * @param key The key.
-   * @returns The value decoded as UTF-8, or `undefined` when absent.
-   * @throws {TypeError} When the stored bytes are not valid UTF-8.
+   * @param name The namespace's name.
+   * @returns `true` when it existed.
+   * @throws {EmdbError} `CLOSED`, `BUSY`, `IO`.
    *
    * @example
    * ```ts
    * import { Emdb } from "@emdb/emdb";
    * using db = Emdb.openInMemory();
-   * db.set("k", "v");
-   * console.log(db.getString("k")); // "v"
+   * db.namespace("tmp").set("k", "v");
+   * console.log(db.dropNamespace("tmp"), db.namespaces()); // true []
    * ```
    */
-  getString(key: Key): string | undefined {
-    const v = this.#e.getUnsafeView(key);
-    if (v === undefined) return undefined;
-    try {
-      return strictUtf8.decode(v);
-    } catch {
-      throw new TypeError("The stored value is not valid UTF-8; read it with get()");
-    }
+  dropNamespace(name: string): boolean {
+    checkNamespaceName(name);
+    this.#e.check();
+    const space = this.#e.keyspace.byName.get(name);
+    if (space === undefined) return false;
+    this.#e.dropNamespace(space);
+    return true;
   }
 
   /**
-   * Copies a value into a buffer you own, allocating nothing: the fastest safe
-   * read when values are read in a loop (allocating a fresh buffer per value is
-   * what dominates `get()` under Deno).
+   * Runs `fn` as a transaction. Reads through `tx` see its own writes; its
+   * writes are committed, when `fn` returns, as one batch record: all or
+   * nothing, in memory and across a crash. A thrown error rolls everything
+   * back (nothing visible, nothing written) and is rethrown. A failed
+   * `tx.check` makes the commit throw `EmdbError` code `CONFLICT`. The
+   * callback must be synchronous; writing to the database directly (not
+   * through `tx`) inside it throws `BUSY`.
    *
-   * @param key The key.
-   * @param target Where to copy the value (from index 0).
-   * @returns The value's length in bytes, or -1 when the key is absent.
-   * @throws {RangeError} When `target` is shorter than the value (nothing is copied).
+   * @param fn The transaction's body.
+   * @returns What `fn` returns.
+   * @throws {EmdbError} `CONFLICT`, `CLOSED`, `BUSY`, `IO`; whatever `fn` throws.
+   * @throws {TypeError} When `fn` returns a promise (nothing is written).
+   *
+   * @example Optimistic check across an await
+   * ```ts
+   * import { Emdb, EmdbError } from "@emdb/emdb";
+   * using db = Emdb.openInMemory();
+   * db.set("stock", "3");
+   * const seen = db.getEntry("stock")!;
+   * // ... time passes, another writer may change "stock" ...
+   * try {
+   *   db.transaction((tx) => {
+   *     tx.check("stock", seen.version);
+   *     tx.set("stock", "2");
+   *   });
+   * } catch (e) {
+   *   if (e instanceof EmdbError && e.code === "CONFLICT") console.log("retry");
+   * }
+   * ```
+   */
+  transaction<T>(fn: (tx: Transaction) => T): T {
+    this.#e.check();
+    return runTransaction(this.#e, this.#e.keyspace.main, fn, checkNamespaceName);
+  }
+
+  /**
+   * Starts an atomic operation in Deno KV's style on the default namespace:
+   * `check`s, then `set`s and `delete`s, then `commit()`.
+   *
+   * @returns The builder.
    *
    * @example
    * ```ts
    * import { Emdb } from "@emdb/emdb";
    * using db = Emdb.openInMemory();
-   * db.set("k", "value");
-   * const buf = new Uint8Array(64);
-   * const n = db.getInto("k", buf);
-   * console.log(new TextDecoder().decode(buf.subarray(0, n))); // "value"
+   * const { ok } = db.atomic().check({ key: "k", version: null }).set("k", "v").commit();
+   * console.log(ok); // true
    * ```
    */
-  getInto(key: Key, target: Uint8Array): number {
-    return this.#e.getInto(key, target);
-  }
-
-  /**
-   * **Unsafe, zero-copy read.** Returns a view straight into the database's
-   * memory map instead of a copy. The view is valid until `close()`; after
-   * that it reads as length 0 (holding or reading it never crashes the
-   * process). It is read-only memory: never write through it (a write faults). Prefer {@linkcode Emdb.get} unless profiling shows the copy matters.
-   *
-   * @param key The key.
-   * @returns A read-only-by-contract view of the value, or `undefined`.
-   *
-   * @example
-   * ```ts
-   * import { Emdb } from "@emdb/emdb";
-   * using db = Emdb.openInMemory();
-   * db.set("k", "v");
-   * console.log(db.getUnsafeView("k")?.length); // 1
-   * ```
-   */
-  getUnsafeView(key: Key): Uint8Array | undefined {
-    return this.#e.getUnsafeView(key);
-  }
-
-  /**
-   * Tells whether a key is present.
-   *
-   * @param key The key.
-   * @returns `true` when present.
-   *
-   * @example
-   * ```ts
-   * import { Emdb } from "@emdb/emdb";
-   * using db = Emdb.openInMemory();
-   * console.log(db.has("k")); // false
-   * ```
-   */
-  has(key: Key): boolean {
-    return this.#e.has(key);
-  }
-
-  /**
-   * Stores a value (one positional write). Visible to reads at once; durable after `flush()`.
-   *
-   * @param key The key (at most 65,535 bytes).
-   * @param value The value.
-   * @throws {TypeError} For a key or value of the wrong type, or a string with a lone surrogate.
-   * @throws {RangeError} For a key over 65,535 bytes or a value over 1 GiB.
-   *
-   * @example
-   * ```ts
-   * import { Emdb } from "@emdb/emdb";
-   * using db = Emdb.openInMemory();
-   * db.set("k", "v");
-   * ```
-   */
-  set(key: Key, value: Value): void {
-    this.#e.set(key, value);
-  }
-
-  /**
-   * Removes a key (appends a tombstone when it existed).
-   *
-   * @param key The key.
-   * @returns `true` when the key existed.
-   *
-   * @example
-   * ```ts
-   * import { Emdb } from "@emdb/emdb";
-   * using db = Emdb.openInMemory();
-   * db.set("k", "v");
-   * console.log(db.delete("k")); // true
-   * ```
-   */
-  delete(key: Key): boolean {
-    return this.#e.delete(key);
-  }
-
-  /**
-   * Stores many pairs as one batch frame with one positional write. The batch
-   * is all or nothing, in memory and across a crash. Later duplicates win.
-   * If any entry is invalid, nothing is written.
-   *
-   * @param entries `[key, value]` pairs.
-   * @throws {TypeError} For an invalid entry.
-   * @throws {RangeError} For a batch over 1 GiB.
-   *
-   * @example
-   * ```ts
-   * import { Emdb } from "@emdb/emdb";
-   * using db = Emdb.openInMemory();
-   * db.setMany([["a", "1"], ["b", "2"]]);
-   * console.log(db.size); // 2
-   * ```
-   */
-  setMany(entries: Iterable<readonly [Key, Value]>): void {
-    this.#e.setMany(entries);
-  }
-
-  /**
-   * Removes every key, durably: one record is appended and synced, so the
-   * database is still empty after a crash or reopen.
-   *
-   * @example
-   * ```ts
-   * import { Emdb } from "@emdb/emdb";
-   * using db = Emdb.openInMemory();
-   * db.set("k", "v");
-   * db.clear();
-   * console.log(db.size); // 0
-   * ```
-   */
-  clear(): void {
-    this.#e.clear();
+  atomic(): AtomicOperation {
+    return new AtomicOperation(this.#e, this.space());
   }
 
   /**
    * Makes every write so far durable with one fdatasync (a no-op when nothing
    * changed). Returns only once the data is on stable storage.
+   *
+   * @throws {EmdbError} `CLOSED`, `IO`.
    *
    * @example
    * ```ts
@@ -407,18 +373,24 @@ export class Emdb implements Disposable {
   }
 
   /**
-   * Flushes, then writes an index snapshot (`<path>.hint`) so that the next
-   * open loads it and replays only what was written after. Atomic: temp file,
-   * sync, rename, sync the folder.
+   * Writes a checkpoint: a marker record in the journal, a flush, then the
+   * indexes' entries in `<path>.hint` (temp file, sync, rename, sync the
+   * folder), so that the next open rebuilds the indexes from it and replays
+   * only what was written after.
+   *
+   * @throws {EmdbError} `CLOSED`, `BUSY`, `IO`.
    *
    * @example
    * ```ts
    * import { Emdb } from "@emdb/emdb";
-   * import { mkdtempSync } from "node:fs";
+   * import { mkdtempSync, rmSync } from "node:fs";
    * import { tmpdir } from "node:os";
-   * using db = Emdb.open(`${mkdtempSync(`${tmpdir()}/emdb-`)}/c.emdb`);
+   * const dir = mkdtempSync(`${tmpdir()}/emdb-`);
+   * const db = Emdb.open(`${dir}/c.emdb`);
    * db.set("k", "v");
    * db.checkpoint();
+   * db.close();
+   * rmSync(dir, { recursive: true });
    * ```
    */
   checkpoint(): void {
@@ -426,9 +398,11 @@ export class Emdb implements Disposable {
   }
 
   /**
-   * Numbers about the database: live records, sizes, index memory, how it was opened.
+   * Numbers about the database: live records, live and garbage bytes, index
+   * memory, how it was opened.
    *
    * @returns A fresh {@linkcode EmdbStats} object.
+   * @throws {EmdbError} `CLOSED`.
    *
    * @example
    * ```ts
@@ -445,6 +419,8 @@ export class Emdb implements Disposable {
    * Flushes (and checkpoints when the journal grew), trims preallocated space,
    * releases the memory map and the lock. Idempotent; afterwards every other
    * method throws `EmdbError` code `CLOSED`.
+   *
+   * @throws {EmdbError} `IO` when the final flush fails (the handle is closed anyway).
    *
    * @example
    * ```ts
@@ -463,5 +439,3 @@ export class Emdb implements Disposable {
     this.#e.close();
   }
 }
-
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });

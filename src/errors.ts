@@ -23,6 +23,12 @@
  * - `IO`: the operating system refused a call; `errno` names the reason.
  * - `UNSUPPORTED`: the runtime cannot call the OS (under Deno: run with
  *   `--allow-ffi`), or the platform is not supported.
+ * - `BUSY`: a write was attempted while the database was reading user code
+ *   inside another write (the iterable given to `setMany`, a transaction
+ *   callback); write after that call returns.
+ * - `CONFLICT`: a transaction's `check` failed: the key changed since the
+ *   version it was checked against. Nothing was written.
+ * - `NAMESPACE_DROPPED`: the namespace of this handle was dropped.
  */
 export type EmdbErrorCode =
   | "CLOSED"
@@ -35,7 +41,10 @@ export type EmdbErrorCode =
   | "INVALID_CONFIG"
   | "FULL"
   | "IO"
-  | "UNSUPPORTED";
+  | "UNSUPPORTED"
+  | "BUSY"
+  | "CONFLICT"
+  | "NAMESPACE_DROPPED";
 
 /** Extra facts attached to an {@linkcode EmdbError}. */
 export interface EmdbErrorDetails {

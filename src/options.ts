@@ -40,6 +40,16 @@ export interface EmdbOptions {
    * 64 KiB). The spare space is trimmed again on `close()`.
    */
   preallocateBytes?: number;
+  /**
+   * Time to live, in milliseconds, of every record written without its own `ttl` or
+   * `expiresAt`. Default: none (records never expire). `Infinity` means none.
+   */
+  defaultTtl?: number;
+  /**
+   * The clock every time-based feature reads (TTL, expiry), in Unix milliseconds.
+   * Default `Date.now`. Tests inject their own instead of sleeping.
+   */
+  clock?: () => number;
   /** For `Emdb.openDefault`: the application folder name. Default `"emdb"`. */
   appName?: string;
   /** For `Emdb.openDefault`: the database file name. Default `"emdb-default.emdb"`. */
@@ -55,6 +65,8 @@ export interface ResolvedOptions {
   useCheckpoint: boolean;
   checkpointOnClose: boolean;
   preallocateBytes: number;
+  defaultTtl: number;
+  clock: () => number;
   appName: string | undefined;
   databaseName: string | undefined;
   dataRoot: string | undefined;
@@ -66,6 +78,8 @@ const DEFAULTS: ResolvedOptions = {
   useCheckpoint: true,
   checkpointOnClose: true,
   preallocateBytes: 64 * 1024 * 1024,
+  defaultTtl: Infinity,
+  clock: Date.now,
   appName: undefined,
   databaseName: undefined,
   dataRoot: undefined,
@@ -113,6 +127,21 @@ function expectName(key: string, v: unknown): string {
 }
 
 /**
+ * Checks a time to live in milliseconds: a non-negative number, `Infinity` meaning "never expires".
+ *
+ * @param what The option's name, for the message.
+ * @param v The value.
+ * @returns The value.
+ * @throws {TypeError} When not a number.
+ * @throws {RangeError} When negative or NaN.
+ */
+export function checkTtl(what: string, v: unknown): number {
+  if (typeof v !== "number") throw new TypeError(`${what} must be a number of milliseconds, got ${typeof v}`);
+  if (!(v >= 0)) throw new RangeError(`${what} must be a non-negative number of milliseconds, got ${v}`);
+  return v;
+}
+
+/**
  * Checks an options object and fills in the defaults.
  *
  * @param options What the caller passed (may be `undefined`).
@@ -148,6 +177,13 @@ export function resolveOptions(options: EmdbOptions | undefined): ResolvedOption
           throw new RangeError(`Option "preallocateBytes" must be between 0 and 1 GiB, got ${value}`);
         }
         out.preallocateBytes = value;
+        break;
+      case "defaultTtl":
+        out.defaultTtl = checkTtl("defaultTtl", value);
+        break;
+      case "clock":
+        if (typeof value !== "function") throw new TypeError(`Option "clock" must be a function returning Unix ms`);
+        out.clock = value as () => number;
         break;
       case "appName":
       case "databaseName":

@@ -16,7 +16,16 @@ export interface EmdbStats {
   fileSizeBytes: number;
   /** Zero-filled space reserved ahead of the data. */
   preallocatedBytes: number;
-  /** Bytes of memory held by the index. */
+  /** Journal bytes held by live records (expired records excluded). */
+  liveBytes: number;
+  /**
+   * Journal bytes no live record needs: overwritten, deleted and expired records,
+   * tombstones and markers. Compaction gives them back.
+   */
+  garbageBytes: number;
+  /** `garbageBytes` ÷ the journal's data bytes (0 when empty). */
+  garbageRatio: number;
+  /** Bytes of memory held by the indexes (hash, ordered, expiry) and the read-verification map. */
   indexBytes: number;
   /** `indexBytes / liveRecords` (0 when empty). */
   indexBytesPerKey: number;

@@ -358,7 +358,7 @@ export function crc32c(buf: Uint8Array, start = 0, end = buf.length): number {
 }
 
 /** Size of the journal header. */
-export const HEADER_BYTES = 64;
+export const HEADER_BYTES = 256;
 /** Size of a plain frame header. */
 export const FRAME_HEADER_BYTES = 16;
 

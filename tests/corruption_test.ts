@@ -41,7 +41,7 @@ function valueOf(i: number): Uint8Array {
 
 /**
  * Builds a journal of RECORDS plain put frames (one set() each) and returns its
- * bytes, after checking the layout: frame i starts at 64 + 192 i.
+ * bytes, after checking the layout: frame i starts at 256 + 192 i.
  */
 function buildJournal(dir: string): Uint8Array {
   const path = join(dir, "source.emdb");
@@ -293,15 +293,18 @@ test("damage after the checkpoint offset is still detected when opening from the
     for (let i = 100; i < RECORDS; i++) db.set(keyOf(i), valueOf(i));
   }
   const bytes = readBytes(path);
-  assert.equal(bytes.length, HEADER_BYTES + RECORDS * FRAME);
+  // The checkpoint appended its 32-byte marker record after record 99.
+  const MARKER = 32;
+  const at = (i: number) => frameStart(i) + (i >= 100 ? MARKER : 0);
+  assert.equal(bytes.length, HEADER_BYTES + RECORDS * FRAME + MARKER);
   const damaged = bytes.slice();
-  damaged[frameStart(200) + 70]! ^= 0x08;
+  damaged[at(200) + 70]! ^= 0x08;
   writeFileSync(path, damaged);
   const e = assertEmdbError(() => Emdb.open(path), "CORRUPTED");
-  assert.equal(e.offset, frameStart(200));
+  assert.equal(e.offset, at(200));
   assert.ok(bytesEqual(readBytes(path), damaged));
   // A torn tail after the checkpoint is cut, and the checkpoint still serves the prefix.
-  writeFileSync(path, bytes.subarray(0, frameStart(250) + 100));
+  writeFileSync(path, bytes.subarray(0, at(250) + 100));
   {
     using db = Emdb.open(path, { checkpointOnClose: false });
     assert.equal(db.stats().openedFrom, "checkpoint");
@@ -338,10 +341,10 @@ test("a damaged header with data after it is CORRUPTED at offset 0 and the file 
 test("a header with another format version is VERSION_MISMATCH and the file is unchanged", (t) => {
   const dir = tempDir(t);
   const full = buildJournal(dir);
-  const path = join(dir, "v2.emdb");
+  const path = join(dir, "v3.emdb");
   const v2 = full.slice();
-  new DataView(v2.buffer).setUint32(8, 2, true);
-  new DataView(v2.buffer).setUint32(60, crc32c(v2, 0, 60), true);
+  new DataView(v2.buffer).setUint32(8, 3, true);
+  new DataView(v2.buffer).setUint32(252, crc32c(v2, 0, 252), true);
   writeFileSync(path, v2);
   assertEmdbError(() => Emdb.open(path), "VERSION_MISMATCH");
   assert.ok(bytesEqual(readBytes(path), v2));

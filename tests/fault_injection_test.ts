@@ -5,13 +5,14 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openEngine } from "../src/db.ts";
+import { openWithIo } from "../src/db.ts";
 import { EmdbError } from "../src/errors.ts";
 import { MemoryIo } from "../src/io/memory_io.ts";
-import { resolveOptions } from "../src/options.ts";
+import type { EmdbOptions } from "../src/options.ts";
 
 const PATH = "/virtual/db.emdb";
-const opts = resolveOptions({ checkpointOnClose: false });
+const opts: EmdbOptions = { checkpointOnClose: false };
+const openEngine = (io: MemoryIo, path: string, o: EmdbOptions) => openWithIo(io, path, o);
 
 test("a batch torn at every byte is absent after reopen and the database stays writable", () => {
   // Size of the batch once written, measured on a fault-free copy.
@@ -24,12 +25,23 @@ test("a batch torn at every byte is absent after reopen and the database stays w
   const batchBytes = base.stats().logicalSizeBytes - start;
   base.close();
 
-  for (let keep = 0; keep < batchBytes; keep += 3) {
+  // The fault counter counts every byte the journal accepted since it was created (header included),
+  // so after "before" it stands at `start`: a limit of start + keep tears the batch after `keep` bytes.
+  const tornAt: number[] = [];
+  for (let keep = 0; keep <= batchBytes; keep += keep < batchBytes - 80 ? 7 : 1) {
     const io = new MemoryIo();
     const db = openEngine(io, PATH, opts);
     db.set("before", "1");
-    io.faults.tearAfterBytes = start - 64 + keep; // bytes after the header that the "disk" accepts
+    io.faults.tearAfterBytes = start + keep;
+    if (keep === batchBytes) {
+      // Control: with room for the whole batch the same write succeeds, so the loop above really tore it.
+      db.setMany(batch);
+      assert.equal(db.has("b0"), true);
+      db.close();
+      continue;
+    }
     assert.throws(() => db.setMany(batch), (e: unknown) => e instanceof EmdbError && e.code === "IO");
+    tornAt.push(keep);
     assert.equal(db.has("b0"), false, "a failed batch is not visible");
     delete io.faults.tearAfterBytes;
     db.close();
@@ -42,6 +54,8 @@ test("a batch torn at every byte is absent after reopen and the database stays w
     assert.equal(third.has("after"), true, `torn after ${keep}: a write after the reopen survives`);
     third.close();
   }
+  // Every one of the batch's last 64 bytes was a tear point.
+  for (let k = batchBytes - 64; k < batchBytes; k++) assert.ok(tornAt.includes(k), `tear at ${k} was tried`);
 });
 
 test("a failing sync surfaces as EmdbError IO and the data written before it stays readable", () => {

@@ -619,7 +619,7 @@ test("stats() reports sane numbers for a file database", (t) => {
     assertSaneStats(fresh, "new database");
     assert.equal(fresh.openedFrom, "new");
     assert.equal(fresh.liveRecords, 0);
-    assert.equal(fresh.logicalSizeBytes, 64, "a new journal is just its header");
+    assert.equal(fresh.logicalSizeBytes, 256, "a new journal is just its header");
     assert.equal(fresh.namespaceCount, 0);
     for (let i = 0; i < 1000; i++) db.set(`key-${String(i).padStart(4, "0")}`, `value-${i}`);
     db.delete("key-0000");
@@ -627,7 +627,7 @@ test("stats() reports sane numbers for a file database", (t) => {
     assertSaneStats(s, "after writes");
     assert.equal(s.liveRecords, 999);
     assert.equal(s.liveRecords, db.size);
-    assert.ok(s.logicalSizeBytes > 64 + 999 * 16, `logicalSizeBytes ${s.logicalSizeBytes}`);
+    assert.ok(s.logicalSizeBytes > 256 + 999 * 16, `logicalSizeBytes ${s.logicalSizeBytes}`);
     assert.equal(s.logicalSizeBytes % 8, 0, "frames are 8-byte aligned");
     assert.ok(s.fileSizeBytes >= s.logicalSizeBytes);
     assert.equal(s.preallocatedBytes, s.fileSizeBytes - s.logicalSizeBytes);
@@ -637,12 +637,14 @@ test("stats() reports sane numbers for a file database", (t) => {
     assert.ok(s.checkpointOffset <= s.logicalSizeBytes);
     logicalAtClose = s.logicalSizeBytes;
   });
-  assert.equal(statSync(path).size, logicalAtClose, "close() trims the file to its logical end");
+  // close() appends a 32-byte checkpoint marker, then trims the file to the data's end.
+  assert.equal(statSync(path).size, logicalAtClose + 32, "close() trims the file to its logical end");
   withDb(path, (db) => {
     const s = db.stats();
     assertSaneStats(s, "after reopen");
     assert.equal(s.liveRecords, 999);
-    assert.equal(s.logicalSizeBytes, logicalAtClose);
+    assert.equal(s.logicalSizeBytes, logicalAtClose + 32);
+    assert.equal(s.openedFrom, "checkpoint");
     assert.ok(s.replayedBytes <= s.logicalSizeBytes);
   });
 });

@@ -1,53 +1,67 @@
 /**
- * The engine: reads from the journal's memory through the index, appends
- * frames with one positional write each, syncs on demand, checkpoints the
- * index and closes cleanly. The public `Emdb` class is a thin, documented
- * front over this.
+ * The engine: reads from the journal's memory through the indexes, appends
+ * records with one write each (one per batch), syncs on demand, checkpoints
+ * and closes cleanly. Every operation names the namespace it works in. The
+ * public classes (`Emdb`, `Namespace`, transactions) are thin fronts over it.
  *
  * Hot paths: `get` is hash → probe → compare the key in the mapped journal →
- * copy the value out: no FFI call, no syscall, one allocation (the value).
- * `set` is encode → CRC → append → index update, where the append is one
+ * verify the record's CRC the first time this handle reads it → copy the
+ * value out: no FFI call, no syscall, one allocation (the value). `set` is
+ * encode → CRC → append → apply to the index, where the append is one
  * `pwrite` for the first writes after a flush and then a copy into the
- * backend's writable mapping (no syscall). `setMany` encodes the whole batch
- * into one frame and writes it with one `pwrite`.
+ * backend's writable mapping (no syscall). `setMany` and transactions encode
+ * a whole batch and append it with one `pwrite`.
  *
  * @module
  */
-import { type Key, keyBound, type Value, valueBound, writeKey, writeValue } from "../codec.ts";
-import type { EmdbStats } from "../stats.ts";
+import type { Key, Value } from "../codec.ts";
+import { writeKey } from "../codec.ts";
 import { EmdbError } from "../errors.ts";
-import { crc32cWords } from "../format/crc32c.ts";
+import { type Header, HEADER_BYTES } from "../format/header.ts";
 import {
   FLAG_EXPIRES,
-  FRAME_HEADER_BYTES,
-  KIND_BATCH,
-  KIND_CLEAR,
-  KIND_DELETE,
-  KIND_PUT,
+  FLAG_KEY_TEXT,
   MAX_KEY_BYTES,
-  pad8,
-  u32,
-  writeFrameHeader,
-} from "../format/frame.ts";
+  RECORD_HEADER_BYTES,
+  recordExpiry,
+  recordFlags,
+  recordKeyLen,
+  recordKeyStart,
+  recordOrigin,
+  recordValueLen,
+  recordValueStart,
+} from "../format/record.ts";
 import { MAX_INDEXED_OFFSET } from "../index/hash_index.ts";
 import { type Io, type JournalFile, type LockHandle, MAX_FRAME_BYTES } from "../io/io.ts";
 import type { ResolvedOptions } from "../options.ts";
-import { encodeHint } from "./hint.ts";
+import type { EmdbStats } from "../stats.ts";
+import { writeCheckpoint } from "./checkpoint.ts";
 import type { Keyspace } from "./keyspace.ts";
 import type { OpenedFrom, Recovered } from "./open.ts";
-
-export type { EmdbStats } from "../stats.ts";
+import { MAX_NAMESPACES, type Space } from "./space.ts";
+import { RecordWriter } from "./writer.ts";
 
 const MIN_STEP = 1024 * 1024;
 /**
  * Writes after a flush that still use `pwrite`: the first store into a page
  * that fdatasync just cleaned takes a write fault costing more than a few
- * syscalls, so mapped writes pay off only once several frames share a page.
+ * syscalls, so mapped writes pay off only once several records share a page.
  */
 const PWRITES_AFTER_SYNC = 16;
 const ALIGN = 64 * 1024;
-const WBUF_MIN = 4 * MAX_KEY_BYTES + 4096;
-const WBUF_KEEP = 16 * 1024 * 1024;
+
+/** One write of a transaction, resolved to bytes. */
+export interface BatchWrite {
+  space: Space;
+  key: Uint8Array;
+  keyText: boolean;
+  /** The value, or `undefined` for a deletion. */
+  value: Uint8Array | undefined;
+  expires: number;
+}
+
+/** An entry of `setMany`: `[key, value]` or `[key, value, expires]` (resolved by the caller). */
+export type ManyEntry = readonly [Key, Value] | readonly [Key, Value, unknown];
 
 function closedError(path: string | undefined): EmdbError {
   return new EmdbError("CLOSED", `Cannot use database${path ? ` "${path}"` : ""}: it is closed`, { path });
@@ -56,29 +70,24 @@ function closedError(path: string | undefined): EmdbError {
 /** A database engine over one journal. */
 export class Engine {
   readonly path: string | undefined;
-  #io: Io;
+  readonly io: Io;
+  readonly opts: ResolvedOptions;
   #file: JournalFile;
   #lock: LockHandle | undefined;
-  #opts: ResolvedOptions;
   #ks: Keyspace;
-  #fileId: Uint8Array;
+  #header: Header;
   #gen: number;
   #end: number;
-  #lastFrame: number;
-  #lastCrc: number;
   #checkpointEnd: number;
   #openedFrom: OpenedFrom;
   #replayedBytes: number;
   #dirty = false;
   #sinceSync = 0;
   #closed = false;
+  /** What is using the write buffer while calling out to user code (re-entrant writes are refused). */
+  #busy: string | undefined;
   #kbuf = new Uint8Array(3 * MAX_KEY_BYTES + 8);
-  #wbuf = new Uint8Array(WBUF_MIN);
-  #wdv = new DataView(this.#wbuf.buffer);
-  #wwords = new Int32Array(this.#wbuf.buffer);
-  #batchPos = new Int32Array(1024);
-  #batchKey = new Int32Array(1024);
-  #batchLen = new Int32Array(1024);
+  #w = new RecordWriter();
 
   constructor(
     io: Io,
@@ -89,15 +98,13 @@ export class Engine {
     r: Recovered,
   ) {
     this.path = path;
-    this.#io = io;
+    this.io = io;
+    this.opts = opts;
     this.#file = file;
     this.#lock = lock;
-    this.#opts = opts;
     this.#ks = r.keyspace;
-    this.#fileId = r.fileId;
+    this.#header = r.header;
     this.#end = r.end;
-    this.#lastFrame = r.lastFrame;
-    this.#lastCrc = r.lastCrc;
     this.#checkpointEnd = r.checkpointEnd;
     this.#openedFrom = path === undefined ? "memory" : r.openedFrom;
     this.#replayedBytes = r.replayedBytes;
@@ -110,100 +117,132 @@ export class Engine {
     return this.#closed;
   }
 
-  /** Live keys in the default namespace. */
-  get size(): number {
+  /** The keyspace (for iterators and checkpoints). */
+  get keyspace(): Keyspace {
+    return this.#ks;
+  }
+
+  /** The journal's header. */
+  get header(): Header {
+    return this.#header;
+  }
+
+  /** Where the journal's data ends. */
+  get end(): number {
+    return this.#end;
+  }
+
+  /** Throws `CLOSED` after `close()`. */
+  check(): void {
     if (this.#closed) throw closedError(this.path);
-    return this.#ks.main.size;
   }
 
-  #check(): void {
+  /** Throws `CLOSED`, or `BUSY` while user code runs inside a write (setMany's iterable, a transaction callback). */
+  #beginWrite(): void {
     if (this.#closed) throw closedError(this.path);
-  }
-
-  /** Finds the frame of a key; returns its offset or -1. Leaves the key in #kbuf. */
-  #find(key: Key): number {
-    if (this.#closed) throw closedError(this.path);
-    const kb = this.#kbuf;
-    const klen = writeKey(key, kb, 0);
-    const ks = this.#ks;
-    const off = ks.main.find(ks.hash(kb, 0, klen), kb, 0, klen, ks);
-    if (off < 0) return -1;
-    return this.#expired(off) ? -1 : off;
-  }
-
-  /** Returns a view of a live value, or undefined. */
-  #view(key: Key): Uint8Array | undefined {
-    const off = this.#find(key);
-    if (off < 0) return undefined;
-    const buf = this.#ks.bufAt(off);
-    const p = this.#ks.localAt(off);
-    const vs = this.#valueStart(buf, p);
-    return buf.subarray(vs, vs + u32(buf, p + 8));
-  }
-
-  get(key: Key): Uint8Array | undefined {
-    const off = this.#find(key);
-    if (off < 0) return undefined;
-    const buf = this.#ks.bufAt(off);
-    const p = this.#ks.localAt(off);
-    const vs = this.#valueStart(buf, p);
-    return buf.slice(vs, vs + u32(buf, p + 8));
-  }
-
-  /** Where the value of the PUT frame at `p` (inside `buf`) starts. */
-  #valueStart(buf: Uint8Array, p: number): number {
-    return p + FRAME_HEADER_BYTES + ((buf[p + 5]! & FLAG_EXPIRES) !== 0 ? 8 : 0) + (buf[p + 6]! | (buf[p + 7]! << 8));
-  }
-
-  getInto(key: Key, target: Uint8Array): number {
-    if (!(target instanceof Uint8Array)) throw new TypeError("getInto() needs a Uint8Array target");
-    const v = this.#view(key);
-    if (v === undefined) return -1;
-    if (v.length > target.length) {
-      throw new RangeError(`getInto() target holds ${target.length} bytes; the value needs ${v.length}`);
-    }
-    target.set(v);
-    return v.length;
-  }
-
-  getUnsafeView(key: Key): Uint8Array | undefined {
-    return this.#view(key);
-  }
-
-  has(key: Key): boolean {
-    return this.#find(key) >= 0;
-  }
-
-  /** Makes sure the write buffer holds `n` bytes, keeping its first `keep` bytes. */
-  #reserve(n: number, keep: number): Uint8Array {
-    if (n <= this.#wbuf.length) return this.#wbuf;
-    let size = this.#wbuf.length;
-    while (size < n) size *= 2;
-    const next = new Uint8Array(size);
-    if (keep > 0) next.set(this.#wbuf.subarray(0, keep));
-    this.#wbuf = next;
-    this.#wdv = new DataView(next.buffer);
-    this.#wwords = new Int32Array(next.buffer);
-    return next;
-  }
-
-  #shrinkWbuf(): void {
-    if (this.#wbuf.length > WBUF_KEEP) {
-      this.#wbuf = new Uint8Array(WBUF_MIN);
-      this.#wdv = new DataView(this.#wbuf.buffer);
-      this.#wwords = new Int32Array(this.#wbuf.buffer);
+    if (this.#busy !== undefined) {
+      throw new EmdbError("BUSY", `Cannot write now: ${this.#busy}; write after it returns`, { path: this.path });
     }
   }
 
   /**
-   * Seals the frame in `wbuf[0, len)` with its CRC and appends it; returns its
-   * offset. A batch goes out as one positional write; a single small frame may
-   * be copied through the backend's writable mapping (no system call).
+   * Runs user code that must not write directly (it would interleave with a
+   * batch being built); a direct write meanwhile throws `BUSY`.
+   *
+   * @param what Says what is running, for the error message.
+   * @param fn The user code.
+   * @returns What `fn` returns.
    */
-  #appendSealed(len: number, batch: boolean): number {
-    const w = this.#wbuf;
-    const crc = crc32cWords(w, this.#wwords, 4, len);
-    this.#wdv.setUint32(0, crc, true);
+  exclusive<T>(what: string, fn: () => T): T {
+    this.#beginWrite();
+    this.#busy = what;
+    try {
+      return fn();
+    } finally {
+      this.#busy = undefined;
+    }
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  /** Finds the live record of a key; returns its offset or -1. Leaves the key's bytes in the key buffer. */
+  find(space: Space, key: Key): number {
+    if (this.#closed) throw closedError(this.path);
+    const kb = this.#kbuf;
+    const klen = writeKey(key, kb, 0);
+    const ks = this.#ks;
+    const off = space.hash.find(ks.hash(kb, 0, klen), kb, 0, klen, ks);
+    if (off < 0) return -1;
+    return this.#expired(off) ? -1 : off;
+  }
+
+  /** Finds the live record of key bytes; returns its offset or -1. */
+  findBytes(space: Space, key: Uint8Array): number {
+    if (this.#closed) throw closedError(this.path);
+    const ks = this.#ks;
+    const off = space.hash.find(ks.hash(key, 0, key.length), key, 0, key.length, ks);
+    if (off < 0) return -1;
+    return this.#expired(off) ? -1 : off;
+  }
+
+  /** Whether the record at `off` carries an expiry that has passed. */
+  #expired(off: number): boolean {
+    const ks = this.#ks;
+    const buf = ks.bufAt(off);
+    const p = ks.localAt(off);
+    if ((buf[p + 5]! & FLAG_EXPIRES) === 0) return false;
+    return recordExpiry(buf, p) <= this.opts.clock();
+  }
+
+  /** Verifies the record at `off` (once per handle); throws `CORRUPTED` when it is damaged. */
+  verified(off: number): void {
+    if (!this.#ks.verify(off, this.#end)) {
+      throw new EmdbError(
+        "CORRUPTED",
+        `Cannot read from "${this.path ?? "(in memory)"}": the record at byte ${off} is damaged`,
+        { path: this.path, offset: off },
+      );
+    }
+  }
+
+  /** A view of the value of the (verified) record at `off`. */
+  valueView(off: number): Uint8Array {
+    this.verified(off);
+    const buf = this.#ks.bufAt(off);
+    const p = this.#ks.localAt(off);
+    const vs = recordValueStart(buf, p);
+    return buf.subarray(vs, vs + recordValueLen(buf, p));
+  }
+
+  /** A copy of the value of the (verified) record at `off`. */
+  valueCopy(off: number): Uint8Array {
+    this.verified(off);
+    const buf = this.#ks.bufAt(off);
+    const p = this.#ks.localAt(off);
+    const vs = recordValueStart(buf, p);
+    return buf.slice(vs, vs + recordValueLen(buf, p));
+  }
+
+  /** The version of the record at `off`: its origin when it was moved by a compaction, else its position. */
+  versionAt(off: number): number {
+    const origin = recordOrigin(this.#ks.bufAt(off), this.#ks.localAt(off));
+    return origin >= 0 ? origin : this.#header.versionBase + off;
+  }
+
+  /** The expiry of the record at `off` (Unix ms), or Infinity. */
+  expiryAt(off: number): number {
+    const e = recordExpiry(this.#ks.bufAt(off), this.#ks.localAt(off));
+    return e === 0 ? Infinity : e;
+  }
+
+  // ---- writes ------------------------------------------------------------------------------
+
+  /**
+   * Appends the `len` sealed bytes at the start of the write buffer and
+   * returns their offset. A batch goes out as one positional write; a single
+   * small record may be copied through the backend's writable mapping.
+   */
+  #append(len: number, batch: boolean): number {
     const off = this.#end;
     if (off + len > MAX_INDEXED_OFFSET) {
       throw new EmdbError("FULL", `Cannot write to "${this.path}": the journal reached its maximum size`, {
@@ -211,204 +250,272 @@ export class Engine {
       });
     }
     if (off + len > this.#file.size) this.#growFor(off + len);
+    const w = this.#w.buf;
     const data = len === w.length ? w : w.subarray(0, len);
     if (batch || this.#sinceSync < PWRITES_AFTER_SYNC) this.#file.write(data, off);
     else this.#file.writeRecord(data, off);
     this.#sinceSync++;
     this.#end = off + len;
-    this.#lastFrame = off;
-    this.#lastCrc = crc;
     this.#dirty = true;
+    this.#ks.verified.addRange(off, off + len);
     return off;
   }
 
   #growFor(need: number): void {
-    const pre = this.#opts.preallocateBytes;
+    const pre = this.opts.preallocateBytes;
     // Double (at least 1 MiB, at most `preallocateBytes` ahead): few growth steps, each of which re-wraps the map.
     const step = pre === 0 ? 0 : Math.min(pre, Math.max(MIN_STEP, this.#end));
-    let size = need + step;
-    size = Math.ceil(size / ALIGN) * ALIGN;
+    const size = Math.ceil((need + step) / ALIGN) * ALIGN;
     this.#file.grow(size);
-    this.#refresh();
-  }
-
-  #refresh(): void {
     if (this.#file.generation !== this.#gen) {
       this.#gen = this.#file.generation;
       this.#ks.setWindows(this.#file.windows);
     }
   }
 
-  set(key: Key, value: Value): void {
-    this.#check();
-    const bound = valueBound(value);
-    if (bound > MAX_FRAME_BYTES) {
-      throw new RangeError(`Value too large: ${bound} bytes (max ${MAX_FRAME_BYTES - 65536})`);
+  /** Appends the write buffer's `len` bytes and applies them to the indexes. */
+  #commit(len: number, batch: boolean, now: number): number {
+    const off = this.#append(len, batch);
+    this.#ks.apply(this.#w.buf, 0, off, now);
+    if (len > 1024 * 1024) this.#w.shrink();
+    return off;
+  }
+
+  /**
+   * Stores a value.
+   *
+   * @param expires Expiry in Unix ms, or 0 for none.
+   * @param now The clock's time (only read when `expires` is set).
+   */
+  set(space: Space, key: Key, value: Value, expires: number, now: number): void {
+    this.#beginWrite();
+    const w = this.#w;
+    w.reserve(w.putBound(key, value), 0);
+    const len = w.put(0, space.id, key, value, expires);
+    this.#commit(len, false, now);
+  }
+
+  /**
+   * Removes a key.
+   *
+   * @returns Whether a live key was removed.
+   */
+  delete(space: Space, key: Key): boolean {
+    this.#beginWrite();
+    const off = this.find(space, key);
+    if (off < 0) {
+      // An expired key is gone already: forget it without writing anything.
+      const kb = this.#kbuf;
+      const klen = writeKey(key, kb, 0);
+      if (space.hash.find(this.#ks.hash(kb, 0, klen), kb, 0, klen, this.#ks) >= 0) {
+        this.#ks.evictExpired(space, this.opts.clock());
+      }
+      return false;
     }
-    const w = this.#reserve(FRAME_HEADER_BYTES + 3 * MAX_KEY_BYTES + bound + 8, 0);
-    const klen = writeKey(key, w, FRAME_HEADER_BYTES);
-    const vlen = writeValue(value, w, FRAME_HEADER_BYTES + klen);
-    const raw = FRAME_HEADER_BYTES + klen + vlen;
-    if (raw > MAX_FRAME_BYTES) throw new RangeError(`Value too large: ${vlen} bytes`);
-    const len = pad8(raw);
-    w.fill(0, raw, len);
-    writeFrameHeader(this.#wdv, 0, KIND_PUT, 0, klen, vlen, 0);
-    const off = this.#appendSealed(len, false);
-    const ks = this.#ks;
-    const wb = this.#wbuf;
-    ks.main.upsert(ks.hash(wb, FRAME_HEADER_BYTES, klen), wb, FRAME_HEADER_BYTES, klen, ks, off);
-    if (len > WBUF_KEEP) this.#shrinkWbuf();
+    const klen = recordKeyLen(this.#ks.bufAt(off), this.#ks.localAt(off));
+    const w = this.#w;
+    w.reserve(RECORD_HEADER_BYTES + klen + 8, 0);
+    const len = w.deleteBytes(0, space.id, this.#kbuf, 0, klen);
+    this.#commit(len, false, 0);
+    return true;
   }
 
-  delete(key: Key): boolean {
-    this.#check();
-    const kb = this.#kbuf;
-    const klen = writeKey(key, kb, 0);
-    const ks = this.#ks;
-    const h = ks.hash(kb, 0, klen);
-    // One probe: take the key out first, put it back if the tombstone cannot be written.
-    const off = ks.main.remove(h, kb, 0, klen, ks);
-    if (off < 0) return false;
-    const live = !this.#expired(off);
-    try {
-      const w = this.#reserve(FRAME_HEADER_BYTES + klen + 8, 0);
-      w.set(klen === kb.length ? kb : kb.subarray(0, klen), FRAME_HEADER_BYTES);
-      const len = pad8(FRAME_HEADER_BYTES + klen);
-      w.fill(0, FRAME_HEADER_BYTES + klen, len);
-      writeFrameHeader(this.#wdv, 0, KIND_DELETE, 0, klen, 0, 0);
-      this.#appendSealed(len, false);
-    } catch (e) {
-      ks.main.upsert(h, kb, 0, klen, ks, off);
-      throw e;
-    }
-    return live;
-  }
-
-  /** Whether the frame at `off` carries an expiry that has passed. */
-  #expired(off: number): boolean {
-    const ks = this.#ks;
-    const buf = ks.bufAt(off);
-    const p = ks.localAt(off);
-    if ((buf[p + 5]! & FLAG_EXPIRES) === 0) return false;
-    return u32(buf, p + 16) + u32(buf, p + 20) * 2 ** 32 <= Date.now();
-  }
-
-  setMany(entries: Iterable<readonly [Key, Value]>): void {
-    this.#check();
+  /**
+   * Stores many pairs as one batch record with one write, all or nothing.
+   *
+   * @param entries The pairs (read once).
+   * @param expiresOf Resolves an entry's expiry (Unix ms or 0) from its third element.
+   * @param now The clock's time.
+   * @returns How many records were written.
+   */
+  setMany(space: Space, entries: Iterable<ManyEntry>, expiresOf: (opts: unknown) => number, now: number): number {
+    this.#beginWrite();
     if (entries === null || typeof (entries as Iterable<unknown>)[Symbol.iterator] !== "function") {
       throw new TypeError("setMany() takes an iterable of [key, value] pairs");
     }
-    let pos = FRAME_HEADER_BYTES;
+    const w = this.#w;
+    let pos = RECORD_HEADER_BYTES;
     let count = 0;
-    for (const entry of entries) {
-      if (entry === null || typeof entry !== "object" || typeof (entry as ArrayLike<unknown>).length !== "number") {
-        throw new TypeError(`setMany() entry ${count} is not a [key, value] pair`);
+    this.#busy = "setMany() is reading its entries";
+    try {
+      for (const entry of entries) {
+        if (entry === null || typeof entry !== "object" || typeof (entry as ArrayLike<unknown>).length !== "number") {
+          throw new TypeError(`setMany() entry ${count} is not a [key, value] pair`);
+        }
+        const key = entry[0];
+        const value = entry[1];
+        const expires = entry.length > 2 ? expiresOf(entry[2]) : expiresOf(undefined);
+        const bound = w.putBound(key, value);
+        if (pos + bound > MAX_FRAME_BYTES + 64) {
+          throw new RangeError(
+            `setMany() batch too large: ${count + 1} entries need over ${
+              pos + bound - 64
+            } bytes; a batch holds at most ${MAX_FRAME_BYTES}: split it`,
+          );
+        }
+        w.reserve(pos + bound, pos);
+        pos += w.put(pos, space.id, key, value, expires);
+        count++;
       }
-      const key = entry[0];
-      const value = entry[1];
-      const bound = valueBound(value);
-      const kBound = keyBound(key);
-      if (pos + bound + kBound > MAX_FRAME_BYTES) {
-        throw new RangeError(`setMany() batch too large: over ${MAX_FRAME_BYTES} bytes; split it`);
-      }
-      const w = this.#reserve(pos + FRAME_HEADER_BYTES + kBound + bound + 8, pos);
-      const klen = writeKey(key, w, pos + FRAME_HEADER_BYTES);
-      const vlen = writeValue(value, w, pos + FRAME_HEADER_BYTES + klen);
-      const raw = FRAME_HEADER_BYTES + klen + vlen;
-      const len = pad8(raw);
-      w.fill(0, pos + raw, pos + len);
-      writeFrameHeader(this.#wdv, pos, KIND_PUT, 0, klen, vlen, 0);
-      if (count === this.#batchPos.length) this.#growBatch();
-      this.#batchPos[count] = pos;
-      this.#batchKey[count] = pos + FRAME_HEADER_BYTES;
-      this.#batchLen[count] = klen;
+    } finally {
+      this.#busy = undefined;
+    }
+    this.check();
+    if (count === 0) return 0;
+    w.sealBatch(pos, count);
+    this.#commit(pos, true, now);
+    return count;
+  }
+
+  /**
+   * Commits a transaction's writes (and namespace creations) as one batch.
+   *
+   * @param creates Namespaces to declare first: `[id, name]`.
+   * @param writes The writes, at most one per key.
+   * @param now The clock's time.
+   * @returns The batch's version, or -1 when there was nothing to write.
+   */
+  commit(creates: readonly (readonly [number, string])[], writes: readonly BatchWrite[], now: number): number {
+    this.#beginWrite();
+    const w = this.#w;
+    let pos = RECORD_HEADER_BYTES;
+    let count = 0;
+    for (const [id, name] of creates) {
+      w.reserve(pos + RECORD_HEADER_BYTES + 1024, pos);
+      pos += w.namespace(pos, id, name);
       count++;
-      pos += len;
     }
-    if (count === 0) return;
-    writeFrameHeader(this.#wdv, 0, KIND_BATCH, 0, 0, pos - FRAME_HEADER_BYTES, count);
-    const off = this.#appendSealed(pos, true);
-    const ks = this.#ks;
-    const main = ks.main;
-    const w = this.#wbuf;
-    const bp = this.#batchPos;
-    const bk = this.#batchKey;
-    const bl = this.#batchLen;
-    for (let i = 0; i < count; i++) {
-      const ksPos = bk[i]!;
-      const klen = bl[i]!;
-      main.upsert(ks.hash(w, ksPos, klen), w, ksPos, klen, ks, off + bp[i]!);
+    for (const op of writes) {
+      if (op.value === undefined) {
+        if (this.findBytes(op.space, op.key) < 0) continue;
+        w.reserve(pos + RECORD_HEADER_BYTES + op.key.length + 8, pos);
+        pos += w.deleteBytes(pos, op.space.id, op.key, 0, op.key.length);
+      } else {
+        const bound = RECORD_HEADER_BYTES + 16 + op.key.length + op.value.length + 8;
+        if (pos + bound > MAX_FRAME_BYTES) {
+          throw new RangeError(`Transaction too large: over ${MAX_FRAME_BYTES} bytes; split it`);
+        }
+        w.reserve(pos + bound, pos);
+        pos += w.putBytes(pos, op.space.id, op.keyText, op.key, op.value, op.expires, -1);
+      }
+      count++;
     }
-    if (pos > WBUF_KEEP) this.#shrinkWbuf();
+    if (count === 0) return -1;
+    w.sealBatch(pos, count);
+    const off = this.#commit(pos, true, now);
+    return this.#header.versionBase + off;
   }
 
-  #growBatch(): void {
-    const n = this.#batchPos.length * 2;
-    const grow = (a: Int32Array) => {
-      const b = new Int32Array(n);
-      b.set(a);
-      return b;
-    };
-    this.#batchPos = grow(this.#batchPos);
-    this.#batchKey = grow(this.#batchKey);
-    this.#batchLen = grow(this.#batchLen);
-  }
-
-  clear(): void {
-    this.#check();
-    this.#reserve(FRAME_HEADER_BYTES, 0);
-    writeFrameHeader(this.#wdv, 0, KIND_CLEAR, 0, 0, 0, 0);
-    this.#appendSealed(FRAME_HEADER_BYTES, false);
-    this.#ks.main.clear();
+  /** Removes every key of a namespace, durably (one CLEAR record, then a flush). */
+  clear(space: Space): void {
+    this.#beginWrite();
+    this.#w.reserve(RECORD_HEADER_BYTES, 0);
+    this.#commit(this.#w.clear(0, space.id), false, 0);
     this.flush();
   }
 
+  /**
+   * Removes a key's expiry by rewriting its record without one.
+   *
+   * @returns Whether the key had an expiry.
+   */
+  persist(space: Space, key: Key): boolean {
+    this.#beginWrite();
+    const off = this.find(space, key);
+    if (off < 0) return false;
+    const ks = this.#ks;
+    const buf = ks.bufAt(off);
+    const p = ks.localAt(off);
+    if ((recordFlags(buf, p) & FLAG_EXPIRES) === 0) return false;
+    const value = this.valueView(off);
+    const k0 = recordKeyStart(buf, p);
+    const keyBytes = buf.subarray(k0, k0 + recordKeyLen(buf, p));
+    const w = this.#w;
+    w.reserve(RECORD_HEADER_BYTES + 16 + keyBytes.length + value.length + 8, 0);
+    const len = w.putBytes(0, space.id, (recordFlags(buf, p) & FLAG_KEY_TEXT) !== 0, keyBytes, value, 0, -1);
+    this.#commit(len, false, 0);
+    return true;
+  }
+
+  /** Evicts the expired keys of a namespace; returns how many. */
+  sweep(space: Space): number {
+    this.check();
+    return this.#ks.evictExpired(space, this.opts.clock());
+  }
+
+  /** The next free namespace id. */
+  nextNamespaceId(): number {
+    return this.#ks.maxNsId + 1;
+  }
+
+  /**
+   * Declares a new namespace (one NAMESPACE record).
+   *
+   * @returns Its space.
+   */
+  createNamespace(name: string): Space {
+    this.#beginWrite();
+    if (this.#ks.spaces.size - 1 >= MAX_NAMESPACES) {
+      throw new EmdbError("FULL", `Cannot create namespace "${name}": a database holds at most ${MAX_NAMESPACES}`, {
+        path: this.path,
+      });
+    }
+    const id = this.nextNamespaceId();
+    this.#w.reserve(RECORD_HEADER_BYTES + 1024, 0);
+    this.#commit(this.#w.namespace(0, id, name), false, 0);
+    return this.#ks.spaces.get(id)!;
+  }
+
+  /** Drops a namespace and all its keys, durably (a NAMESPACE record with an empty name, then a flush). */
+  dropNamespace(space: Space): void {
+    this.#beginWrite();
+    this.#w.reserve(RECORD_HEADER_BYTES + 8, 0);
+    this.#commit(this.#w.namespace(0, space.id, ""), false, 0);
+    this.flush();
+  }
+
+  // ---- durability and lifecycle ------------------------------------------------------------
+
+  /** Makes every write so far durable with one fdatasync (nothing when nothing changed). */
   flush(): void {
-    this.#check();
+    this.check();
     if (!this.#dirty) return;
     this.#file.sync();
     this.#dirty = false;
     this.#sinceSync = 0;
   }
 
+  /** Appends a checkpoint marker, flushes, and writes `<path>.hint`. */
   checkpoint(): void {
-    this.#check();
-    this.#writeCheckpoint();
-  }
-
-  #writeCheckpoint(): void {
+    this.#beginWrite();
+    if (this.path === undefined) return this.flush();
+    const nonce = crypto.getRandomValues(new Uint8Array(16));
+    this.#w.reserve(64, 0);
+    const marker = this.#commit(this.#w.marker(0, nonce), false, 0);
     this.flush();
-    if (this.path === undefined) return;
-    const ks = this.#ks;
-    const spaces = [...ks.spaces.entries()].map(([nsId, idx]) => ({
-      nsId,
-      name: ks.names.get(nsId) ?? "",
-      shards: idx.exportShards(),
-    }));
-    const bytes = encodeHint({
-      fileId: this.#fileId,
-      covered: this.#end,
-      lastFrame: this.#lastFrame < 0 ? 0 : this.#lastFrame,
-      lastCrc: this.#lastCrc,
-      k0: ks.k0,
-      k1: ks.k1,
-      spaces,
-    });
-    this.#io.writeFileAtomic(`${this.path}.hint`, bytes);
+    writeCheckpoint(this.io, this.path, this.#ks, this.#header.fileId, marker, nonce, this.#end);
     this.#checkpointEnd = this.#end;
   }
 
   stats(): EmdbStats {
-    this.#check();
+    this.check();
     const ks = this.#ks;
+    const now = this.opts.clock();
+    for (const space of ks.spaces.values()) ks.evictExpired(space, now);
     const live = ks.liveRecords();
     const indexBytes = ks.indexBytes();
+    const liveBytes = ks.liveBytes();
+    const dataBytes = this.#end - HEADER_BYTES;
+    const garbageBytes = Math.max(0, dataBytes - liveBytes);
     return {
       liveRecords: live,
-      namespaceCount: ks.names.size,
+      namespaceCount: ks.spaces.size - 1,
       logicalSizeBytes: this.#end,
       fileSizeBytes: this.#file.size,
       preallocatedBytes: Math.max(0, this.#file.size - this.#end),
+      liveBytes,
+      garbageBytes,
+      garbageRatio: dataBytes === 0 ? 0 : garbageBytes / dataBytes,
       indexBytes,
       indexBytesPerKey: live === 0 ? 0 : indexBytes / live,
       checkpointOffset: this.#checkpointEnd,
@@ -423,8 +530,12 @@ export class Engine {
     let error: unknown;
     try {
       const grown = this.#end !== this.#checkpointEnd;
-      if (this.path !== undefined && this.#opts.checkpointOnClose && grown) this.#writeCheckpoint();
-      else this.flush();
+      // Inside setMany's iterable or a transaction the write buffer is in use: flush without a checkpoint.
+      if (this.path !== undefined && this.opts.checkpointOnClose && grown && this.#busy === undefined) {
+        this.checkpoint();
+      } else {
+        this.flush();
+      }
     } catch (e) {
       error = e;
     }

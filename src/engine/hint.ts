@@ -1,172 +1,218 @@
 /**
- * The checkpoint ("hint") file `<path>.hint`: a snapshot of the index plus the
- * journal offset it covers, so an open loads the index directly and replays
- * only the frames written after it.
+ * The checkpoint file `<path>.hint`: what the indexes held at one point of
+ * the journal, so an open rebuilds them without reading the records and
+ * replays only what came after. It stores entries, not the memory of any
+ * index: the hash table is rebuilt from `(hash, offset)` pairs, the ordered
+ * index (when it was built) from offsets in key order.
  *
  * ```text
  * offset size field
- *  0      8   magic          "EMDBHINT"
- *  8      4   version        u32 LE = 1
- * 12      4   spaces         u32 LE, number of namespace sections
+ *  0      8   magic          "EMDBHNT2"
+ *  8      4   version        u32 LE = 2
+ * 12      4   sections       u32 LE, one per namespace
  * 16     16   file id        the journal header's file id
- * 32      8   covered        u64 LE, journal offset the snapshot covers (its logical end)
- * 40      8   last frame     u64 LE, start of the last frame before `covered` (0: none)
- * 48      4   last crc       u32 LE, that frame's CRC field
- * 52      8   hash key       2 × u32 LE, the index hash key the slots were built with
- * 60      4   reserved       0
- * 64      …   sections, one per namespace:
- *               ns id u32, name length u32, name bytes padded to 4,
- *               256 × (log2 capacity u32, count u32),
- *               then each shard's slots (2 × u32 LE per slot) in shard order
+ * 32      8   covered        u64 LE, the journal offset the checkpoint describes (end of its marker)
+ * 40      8   marker         u64 LE, offset of the CHECKPOINT record that ends at `covered`
+ * 48     16   nonce          that record's 16 random bytes
+ * 64      8   hash key       2 × u32 LE, the key the hashes below were computed with (0 when derived)
+ * 72      4   flags          u32 LE, bit 0: the hash key is derived from the encryption key, not stored
+ * 76      4   reserved       0
+ * 80      …   sections, one per namespace:
+ *               ns id u32, name length u32, name (UTF-8) padded to 4 bytes,
+ *               live bytes u64, entries u32, expiring u32, ordered u32 (0xFFFFFFFF: not built), 0 u32,
+ *               entries × (hash u32, offset u64),
+ *               expiring × (offset u64, expires at u64),
+ *               ordered × offset u64 (key order)
  * end-4   4   crc            u32 LE, CRC-32C of every byte before it
  * ```
  *
- * A snapshot is used only when its CRC verifies, its file id matches the
- * journal, `covered` lies inside the journal, and the journal still holds a
- * valid frame at `last frame` with the same CRC ending exactly at `covered`.
- * Anything else means stale or damaged: the open falls back to a full replay.
- * The hash key is stored so the slots stay valid; it is random per database
- * generation (a full replay draws a new one) and lives only in this file,
- * which has the database's own permissions.
+ * The marker record is appended to the journal by the checkpoint itself; a
+ * checkpoint is used only when the journal holds that very record (16 random
+ * bytes) at that offset, which proves the journal's history up to `covered`
+ * is the one the checkpoint saw: a journal restored from a copy and written
+ * again does not have it.
  *
  * @module
  */
 import { crc32c, crc32cWords } from "../format/crc32c.ts";
-import { u32 } from "../format/frame.ts";
-import { SHARDS, type ShardState } from "../index/hash_index.ts";
+import { MARKER_BYTES, u32 } from "../format/record.ts";
 
-const MAGIC = "EMDBHINT";
-const VERSION = 1;
-const HEAD = 64;
+const MAGIC = "EMDBHNT2";
+const VERSION = 2;
+const HEAD = 80;
+/** Value of the ordered count when the ordered index was not built. */
+export const NOT_BUILT = 0xffffffff;
 
-/** One namespace in a snapshot. */
+/** One namespace in a checkpoint. */
 export interface HintSpace {
   nsId: number;
   name: string;
-  shards: ShardState[];
+  liveBytes: number;
+  /** Full hashes of the live keys. */
+  hashes: Uint32Array;
+  /** Offsets of the live records, parallel to `hashes`. */
+  offsets: Float64Array;
+  /** `(offset, expiresAt)` pairs of the live records that expire. */
+  expiring: Float64Array;
+  /** Offsets in key order, or `undefined` when the ordered index was not built. */
+  ordered: Float64Array | undefined;
 }
 
-/** A decoded snapshot. */
+/** A decoded checkpoint. */
 export interface Hint {
   fileId: Uint8Array;
   covered: number;
-  lastFrame: number;
-  lastCrc: number;
+  marker: number;
+  nonce: Uint8Array;
   k0: number;
   k1: number;
+  derivedKey: boolean;
   spaces: HintSpace[];
 }
 
 const littleEndian = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+const enc = new TextEncoder();
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
+}
 
 /**
- * Encodes a snapshot.
+ * Encodes a checkpoint.
  *
  * @param hint What to write.
  * @returns The file content.
  */
 export function encodeHint(hint: Hint): Uint8Array {
-  const enc = new TextEncoder();
   const names = hint.spaces.map((s) => enc.encode(s.name));
   let size = HEAD + 4;
   hint.spaces.forEach((s, i) => {
-    size += 8 + Math.ceil(names[i]!.length / 4) * 4 + SHARDS * 8;
-    for (const sh of s.shards) size += sh.slots.byteLength;
+    size += 8 + align4(names[i]!.length) + 24;
+    size += s.hashes.length * 12 + (s.expiring.length / 2) * 16 + (s.ordered?.length ?? 0) * 8;
   });
   const out = new Uint8Array(size);
+  const w = new Uint32Array(out.buffer);
   const dv = new DataView(out.buffer);
   out.set(enc.encode(MAGIC), 0);
   dv.setUint32(8, VERSION, true);
   dv.setUint32(12, hint.spaces.length, true);
   out.set(hint.fileId.subarray(0, 16), 16);
-  dv.setUint32(32, hint.covered % 2 ** 32, true);
-  dv.setUint32(36, Math.floor(hint.covered / 2 ** 32), true);
-  dv.setUint32(40, hint.lastFrame % 2 ** 32, true);
-  dv.setUint32(44, Math.floor(hint.lastFrame / 2 ** 32), true);
-  dv.setUint32(48, hint.lastCrc, true);
-  dv.setUint32(52, hint.k0 >>> 0, true);
-  dv.setUint32(56, hint.k1 >>> 0, true);
+  putU64(w, 32, hint.covered);
+  putU64(w, 40, hint.marker);
+  out.set(hint.nonce.subarray(0, MARKER_BYTES), 48);
+  dv.setUint32(64, hint.derivedKey ? 0 : hint.k0 >>> 0, true);
+  dv.setUint32(68, hint.derivedKey ? 0 : hint.k1 >>> 0, true);
+  dv.setUint32(72, hint.derivedKey ? 1 : 0, true);
   let p = HEAD;
   hint.spaces.forEach((s, i) => {
     const name = names[i]!;
-    dv.setUint32(p, s.nsId, true);
-    dv.setUint32(p + 4, name.length, true);
+    w[p >> 2] = s.nsId;
+    w[(p >> 2) + 1] = name.length;
     out.set(name, p + 8);
-    p += 8 + Math.ceil(name.length / 4) * 4;
-    for (const sh of s.shards) {
-      dv.setUint32(p, sh.bits, true);
-      dv.setUint32(p + 4, sh.count, true);
-      p += 8;
+    p += 8 + align4(name.length);
+    putU64(w, p, s.liveBytes);
+    w[(p >> 2) + 2] = s.hashes.length;
+    w[(p >> 2) + 3] = s.expiring.length / 2;
+    w[(p >> 2) + 4] = s.ordered === undefined ? NOT_BUILT : s.ordered.length;
+    w[(p >> 2) + 5] = 0;
+    p += 24;
+    for (let j = 0; j < s.hashes.length; j++, p += 12) {
+      w[p >> 2] = s.hashes[j]!;
+      putU64(w, p + 4, s.offsets[j]!);
     }
-    for (const sh of s.shards) {
-      out.set(new Uint8Array(sh.slots.buffer, sh.slots.byteOffset, sh.slots.byteLength), p);
-      p += sh.slots.byteLength;
+    for (let j = 0; j < s.expiring.length; j += 2, p += 16) {
+      putU64(w, p, s.expiring[j]!);
+      putU64(w, p + 8, s.expiring[j + 1]!);
+    }
+    if (s.ordered !== undefined) {
+      for (let j = 0; j < s.ordered.length; j++, p += 8) putU64(w, p, s.ordered[j]!);
     }
   });
-  dv.setUint32(p, crc32cWords(out, new Int32Array(out.buffer), 0, p), true);
+  w[p >> 2] = crc32cWords(out, new Int32Array(out.buffer), 0, p);
   return out;
 }
 
+function putU64(w: Uint32Array, p: number, v: number): void {
+  w[p >> 2] = v >>> 0;
+  w[(p >> 2) + 1] = Math.floor(v / 4294967296);
+}
+
+function getU64(w: Uint32Array, p: number): number {
+  return w[p >> 2]! + w[(p >> 2) + 1]! * 4294967296;
+}
+
 /**
- * Decodes a snapshot.
+ * Decodes a checkpoint: its framing, CRC and shape only. Whether it matches
+ * the journal, and whether its entries point at the right records, is for
+ * the caller to check.
  *
- * @param bytes The file content.
- * @returns The snapshot, or `undefined` when it is damaged or not a snapshot.
+ * @param file The file content.
+ * @returns The checkpoint, or `undefined` when it is damaged or not a checkpoint.
  */
-export function decodeHint(bytes: Uint8Array): Hint | undefined {
-  if (!littleEndian || bytes.length < HEAD + 4) return undefined;
+export function decodeHint(file: Uint8Array): Hint | undefined {
+  if (!littleEndian || file.length < HEAD + 4 || file.length % 4 !== 0) return undefined;
+  // Word access needs 4-byte alignment; a small file may sit at any offset of a pooled buffer.
+  const bytes = file.byteOffset % 4 === 0 ? file : file.slice();
+  const w = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
   if (new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) return undefined;
   const end = bytes.length - 4;
-  const crc = bytes.byteOffset % 4 === 0
-    ? crc32cWords(bytes, new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2), 0, end)
-    : crc32c(bytes, 0, end);
-  if (u32(bytes, end) !== crc) return undefined;
-  if (u32(bytes, 8) !== VERSION) return undefined;
-  const count = u32(bytes, 12);
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+  if (u32(bytes, end) !== crc32cWords(bytes, words, 0, end)) return undefined;
+  if (w[2] !== VERSION) return undefined;
+  const count = w[3]!;
   const hint: Hint = {
     fileId: bytes.slice(16, 32),
-    covered: u32(bytes, 32) + u32(bytes, 36) * 2 ** 32,
-    lastFrame: u32(bytes, 40) + u32(bytes, 44) * 2 ** 32,
-    lastCrc: u32(bytes, 48),
-    k0: u32(bytes, 52) | 0,
-    k1: u32(bytes, 56) | 0,
+    covered: getU64(w, 32),
+    marker: getU64(w, 40),
+    nonce: bytes.slice(48, 48 + MARKER_BYTES),
+    k0: w[16]! | 0,
+    k1: w[17]! | 0,
+    derivedKey: (w[18]! & 1) !== 0,
     spaces: [],
   };
-  let p = HEAD;
   const dec = new TextDecoder("utf-8", { fatal: true });
+  let p = HEAD;
   try {
     for (let i = 0; i < count; i++) {
       if (p + 8 > end) return undefined;
-      const nsId = u32(bytes, p);
-      const nameLen = u32(bytes, p + 4);
-      const nameEnd = p + 8 + nameLen;
-      if (nameEnd > end) return undefined;
-      const name = dec.decode(bytes.subarray(p + 8, nameEnd));
-      p += 8 + Math.ceil(nameLen / 4) * 4;
-      if (p + SHARDS * 8 > end) return undefined;
-      const heads: { bits: number; count: number }[] = [];
-      for (let s = 0; s < SHARDS; s++, p += 8) heads.push({ bits: u32(bytes, p), count: u32(bytes, p + 4) });
-      const shards: ShardState[] = [];
-      for (const h of heads) {
-        if (h.bits > 30) return undefined;
-        const n = 2 << h.bits;
-        if (p + n * 4 > end) return undefined;
-        // Slots are 4-aligned in the file: view them in place when the buffer is too (no 17 MB copy at 1M keys).
-        const at = bytes.byteOffset + p;
-        let slots: Uint32Array;
-        if (at % 4 === 0) {
-          slots = new Uint32Array(bytes.buffer, at, n);
-        } else {
-          slots = new Uint32Array(n);
-          new Uint8Array(slots.buffer).set(bytes.subarray(p, p + n * 4));
-        }
-        p += n * 4;
-        shards.push({ bits: h.bits, count: h.count, slots });
+      const nsId = w[p >> 2]!;
+      const nameLen = w[(p >> 2) + 1]!;
+      if (nameLen > 1024 || p + 8 + nameLen > end) return undefined;
+      const name = dec.decode(bytes.subarray(p + 8, p + 8 + nameLen));
+      p += 8 + align4(nameLen);
+      if (p + 24 > end) return undefined;
+      const liveBytes = getU64(w, p);
+      const n = w[(p >> 2) + 2]!;
+      const nExp = w[(p >> 2) + 3]!;
+      const nOrd = w[(p >> 2) + 4]!;
+      p += 24;
+      const need = n * 12 + nExp * 16 + (nOrd === NOT_BUILT ? 0 : nOrd * 8);
+      if (need > end - p) return undefined;
+      const hashes = new Uint32Array(n);
+      const offsets = new Float64Array(n);
+      for (let j = 0; j < n; j++, p += 12) {
+        hashes[j] = w[p >> 2]!;
+        offsets[j] = getU64(w, p + 4);
       }
-      hint.spaces.push({ nsId, name, shards });
+      const expiring = new Float64Array(nExp * 2);
+      for (let j = 0; j < nExp * 2; j += 2, p += 16) {
+        expiring[j] = getU64(w, p);
+        expiring[j + 1] = getU64(w, p + 8);
+      }
+      let ordered: Float64Array | undefined;
+      if (nOrd !== NOT_BUILT) {
+        ordered = new Float64Array(nOrd);
+        for (let j = 0; j < nOrd; j++, p += 8) ordered[j] = getU64(w, p);
+      }
+      hint.spaces.push({ nsId, name, liveBytes, hashes, offsets, expiring, ordered });
     }
   } catch {
     return undefined;
   }
   return p === end ? hint : undefined;
+}
+
+/** CRC-32C of a whole byte array (exported for tests that forge checkpoints). */
+export function hintCrc(bytes: Uint8Array, end: number): number {
+  return crc32c(bytes, 0, end);
 }

@@ -1,6 +1,6 @@
 /**
  * Opening a journal: check the header (or write one), load the checkpoint if
- * it still matches, replay the rest, and settle the tail.
+ * it provably describes this journal, replay the rest, and settle the tail.
  *
  * Nothing is written before the journal is known to be an emdb journal in a
  * sound state: a foreign file, a newer format or damaged data throws and
@@ -9,13 +9,23 @@
  * @module
  */
 import { EmdbError } from "../errors.ts";
-import { decodeHeader, encodeHeader, HEADER_BYTES, MAGIC } from "../format/header.ts";
-import { HashIndex } from "../index/hash_index.ts";
+import { decodeHeader, encodeHeader, type Header, HEADER_BYTES, MAGIC } from "../format/header.ts";
+import {
+  KIND_CHECKPOINT,
+  KIND_PUT,
+  MARKER_BYTES,
+  RECORD_HEADER_BYTES,
+  recordKeyLen,
+  recordKeyStart,
+  recordNs,
+} from "../format/record.ts";
+import { WINDOW_BYTES } from "../io/io.ts";
 import type { Io, JournalFile } from "../io/io.ts";
 import type { ResolvedOptions } from "../options.ts";
 import { decodeHint, type Hint } from "./hint.ts";
 import { Keyspace } from "./keyspace.ts";
-import { copyAt, replay, u32At, verifyFrame } from "./recovery.ts";
+import { replay, Windows } from "./recovery.ts";
+import { MAX_NAMESPACES } from "./space.ts";
 
 /** How the database came to be open. */
 export type OpenedFrom = "new" | "replay" | "checkpoint" | "memory";
@@ -23,18 +33,17 @@ export type OpenedFrom = "new" | "replay" | "checkpoint" | "memory";
 /** The state an engine starts from. */
 export interface Recovered {
   keyspace: Keyspace;
-  fileId: Uint8Array;
-  /** Logical end: where the next frame goes. */
+  header: Header;
+  /** Logical end: where the next record goes. */
   end: number;
-  /** Start of the last frame, or -1 when there is none. */
-  lastFrame: number;
-  /** CRC field of the last frame. */
-  lastCrc: number;
   /** Offset covered by the checkpoint that was loaded (0: none). */
   checkpointEnd: number;
   openedFrom: OpenedFrom;
   replayedBytes: number;
 }
+
+/** How many entries of each namespace of a checkpoint are checked against the journal. */
+const SAMPLES = 64;
 
 function randomWords(n: number): Uint32Array {
   return crypto.getRandomValues(new Uint32Array(n));
@@ -53,82 +62,127 @@ function tornCreation(head: Uint8Array): boolean {
   return true;
 }
 
-function startNew(file: JournalFile): Recovered {
-  if (file.size > 0) file.truncate(0);
-  const fileId = new Uint8Array(randomWords(4).buffer);
-  file.grow(HEADER_BYTES);
-  file.write(encodeHeader(fileId, Date.now()), 0);
-  file.sync();
-  const ks = new Keyspace(...randomKey());
-  ks.setWindows(file.windows);
+/**
+ * A fresh header: a new file id, created now, versions starting at `versionBase`.
+ *
+ * @param now Creation time (Unix ms).
+ * @param versionBase The version of byte 0.
+ */
+export function newHeader(now: number, versionBase = 0): Header {
   return {
-    keyspace: ks,
-    fileId,
-    end: HEADER_BYTES,
-    lastFrame: -1,
-    lastCrc: 0,
-    checkpointEnd: 0,
-    openedFrom: "new",
-    replayedBytes: 0,
+    version: 2,
+    flags: 0,
+    fileId: new Uint8Array(randomWords(4).buffer),
+    createdAt: now,
+    versionBase,
+    compactions: 0,
+    encryption: new Uint8Array(128),
   };
 }
 
-function randomKey(): [number, number] {
+function startNew(file: JournalFile, now: number): Recovered {
+  if (file.size > 0) file.truncate(0);
+  const header = newHeader(now);
+  file.grow(HEADER_BYTES);
+  file.write(encodeHeader(header), 0);
+  file.sync();
+  const ks = new Keyspace(...randomKey());
+  ks.setWindows(file.windows);
+  return { keyspace: ks, header, end: HEADER_BYTES, checkpointEnd: 0, openedFrom: "new", replayedBytes: 0 };
+}
+
+/** A random 64-bit hash key for the index. */
+export function randomKey(): [number, number] {
   const w = randomWords(2);
   return [w[0]! | 0, w[1]! | 0];
 }
 
-/** Loads `<path>.hint` when it matches the journal exactly; `undefined` otherwise. */
-function loadHint(io: Io, hintPath: string, file: JournalFile, fileId: Uint8Array): [Keyspace, Hint] | undefined {
+/** Loads `<path>.hint` when it provably describes this journal; `undefined` otherwise. */
+function loadHint(
+  io: Io,
+  hintPath: string,
+  w: Windows,
+  limit: number,
+  fileId: Uint8Array,
+): [Keyspace, Hint] | undefined {
   let bytes: Uint8Array | undefined;
   try {
+    // Never open a FIFO or device: reading it could block forever.
+    if (io.statKind(hintPath) !== "file") return undefined;
     bytes = io.readFile(hintPath);
   } catch {
     return undefined;
   }
   if (bytes === undefined) return undefined;
   const hint = decodeHint(bytes);
-  if (hint === undefined || !sameBytes(hint.fileId, fileId)) return undefined;
-  const { covered, lastFrame } = hint;
-  if (covered < HEADER_BYTES || covered % 8 !== 0 || covered > file.size) return undefined;
-  if (lastFrame === 0) {
-    if (covered !== HEADER_BYTES) return undefined;
-  } else {
-    if (lastFrame < HEADER_BYTES || lastFrame >= covered) return undefined;
-    const len = verifyFrame(file.windows, lastFrame, file.size);
-    if (len <= 0 || lastFrame + len !== covered) return undefined;
-    if (u32At(file.windows, lastFrame) !== hint.lastCrc) return undefined;
-  }
-  const ks = new Keyspace(hint.k0, hint.k1);
-  try {
-    for (const sp of hint.spaces) {
-      // Every offset must point inside the covered journal, so a crafted hint
-      // can never make a read leave the mapped file.
-      for (const sh of sp.shards) {
-        const s = sh.slots;
-        for (let i = 0; i < s.length; i += 2) {
-          const w0 = s[i]!;
-          const w1 = s[i + 1]!;
-          if ((w0 | w1) === 0) continue;
-          const off = ((w0 & 255) * 4294967296 + w1) * 8;
-          if (off < HEADER_BYTES || off >= covered) return undefined;
-        }
-      }
-      if (sp.nsId !== 0) ks.names.set(sp.nsId, sp.name);
-      const idx = sp.nsId === 0 ? ks.main : new HashIndex();
-      idx.importShards(sp.shards);
-      ks.spaces.set(sp.nsId, idx);
-    }
-  } catch {
+  if (hint === undefined || hint.derivedKey || !sameBytes(hint.fileId, fileId)) return undefined;
+  const { covered, marker } = hint;
+  if (covered % 8 !== 0 || covered > limit || marker < HEADER_BYTES) return undefined;
+  if (marker + RECORD_HEADER_BYTES + MARKER_BYTES !== covered) return undefined;
+  if (w.verify(marker, limit) !== RECORD_HEADER_BYTES + MARKER_BYTES) return undefined;
+  const k = Math.floor(marker / WINDOW_BYTES);
+  const mbuf = w.bufs[k]!;
+  const mp = marker - k * WINDOW_BYTES;
+  if (mbuf[mp + 4] !== KIND_CHECKPOINT) return undefined;
+  if (!sameBytes(mbuf.subarray(mp + RECORD_HEADER_BYTES, mp + RECORD_HEADER_BYTES + MARKER_BYTES), hint.nonce)) {
     return undefined;
   }
+  const ks = new Keyspace(hint.k0, hint.k1);
+  ks.setWindows(w.bufs);
+  if (hint.spaces.length > MAX_NAMESPACES + 1) return undefined;
+  // One bit per 8 bytes of the covered journal: an offset listed twice means a forged file.
+  const seen = new Uint8Array(Math.ceil(covered / 64));
+  for (const sp of hint.spaces) {
+    if ((sp.nsId === 0) !== (sp.name === "") || ks.spaces.has(sp.nsId) && sp.nsId !== 0) return undefined;
+    if (sp.nsId !== 0 && ks.byName.has(sp.name)) return undefined;
+    const space = ks.restoreSpace(sp.nsId, sp.name);
+    const n = sp.offsets.length;
+    for (let i = 0; i < n; i++) {
+      const off = sp.offsets[i]!;
+      if (off % 8 !== 0 || off < HEADER_BYTES || off >= marker) return undefined;
+      const bit = off / 8;
+      if ((seen[bit >> 3]! & (1 << (bit & 7))) !== 0) return undefined;
+      seen[bit >> 3]! |= 1 << (bit & 7);
+    }
+    // Entries must point at this namespace's records under this hash key: check a spread of them.
+    const step = Math.max(1, Math.floor(n / SAMPLES));
+    for (let i = 0; i < n; i += step) {
+      const off = sp.offsets[i]!;
+      if (!(w.verify(off, covered) > 0)) return undefined;
+      const buf = ks.bufAt(off);
+      const p = ks.localAt(off);
+      if (buf[p + 4] !== KIND_PUT || recordNs(buf, p) !== sp.nsId) return undefined;
+      if (ks.hash(buf, recordKeyStart(buf, p), recordKeyLen(buf, p)) >>> 0 !== sp.hashes[i]) return undefined;
+    }
+    space.hash.reserve(n);
+    for (let i = 0; i < n; i++) space.hash.insertUnique(sp.hashes[i]!, sp.offsets[i]!);
+    if (sp.liveBytes < 0 || sp.liveBytes > covered) return undefined;
+    space.liveBytes = sp.liveBytes;
+    for (let i = 0; i < sp.expiring.length; i += 2) {
+      const off = sp.expiring[i]!;
+      if (off % 8 !== 0 || off < HEADER_BYTES || off >= marker) return undefined;
+      space.expiry.push(sp.expiring[i + 1]!, off);
+    }
+    if (sp.ordered !== undefined) {
+      if (sp.ordered.length !== n) return undefined;
+      for (let i = 0; i < n; i++) {
+        const off = sp.ordered[i]!;
+        const bit = off / 8;
+        if (off % 8 !== 0 || off < HEADER_BYTES || off >= marker || (seen[bit >> 3]! & (1 << (bit & 7))) === 0) {
+          return undefined;
+        }
+      }
+      space.ordered.load(sp.ordered, n);
+    }
+  }
+  if (!ks.spaces.has(0)) return undefined;
   return [ks, hint];
 }
 
 /**
  * Brings a journal file to an open, consistent state.
  *
- * @param io The file system (for the hint and salvage side files).
+ * @param io The file system (for the checkpoint and salvage side files).
  * @param file The journal.
  * @param path The database path, or `undefined` in memory.
  * @param opts Resolved options.
@@ -137,37 +191,49 @@ function loadHint(io: Io, hintPath: string, file: JournalFile, fileId: Uint8Arra
  */
 export function recoverJournal(io: Io, file: JournalFile, path: string | undefined, opts: ResolvedOptions): Recovered {
   const label = path ?? "(in memory)";
-  if (file.size === 0) return startNew(file);
+  const now = opts.clock();
+  if (file.size === 0) return startNew(file, now);
   const head = file.windows[0]!.subarray(0, Math.min(HEADER_BYTES, file.size));
   const header = decodeHeader(head);
   if (header === "short" || header === "crc") {
-    if (tornCreation(head) || (header === "crc" && file.size <= HEADER_BYTES)) return startNew(file);
+    if (tornCreation(head) || (header === "crc" && file.size <= HEADER_BYTES)) return startNew(file, now);
   }
   if (header === "short" || header === "magic") {
     throw new EmdbError("NOT_EMDB", `Cannot open "${label}": not an emdb database (no emdb header)`, { path });
   }
   if (header === "version") {
-    throw new EmdbError("VERSION_MISMATCH", `Cannot open "${label}": written by an unsupported format version`, {
+    throw new EmdbError(
+      "VERSION_MISMATCH",
+      `Cannot open "${label}": written in another format version (this emdb reads version 2)`,
+      { path },
+    );
+  }
+  if (header === "flags") {
+    throw new EmdbError("VERSION_MISMATCH", `Cannot open "${label}": its header has flags this emdb does not know`, {
       path,
     });
   }
   if (header === "crc") {
     throw new EmdbError("CORRUPTED", `Cannot open "${label}": the file header is damaged`, { path, offset: 0 });
   }
+  if (header.flags !== 0) {
+    throw new EmdbError("UNSUPPORTED", `Cannot open "${label}": it is encrypted`, { path });
+  }
 
+  const limit = Math.min(file.size, file.readableEnd ?? file.size);
+  const w = new Windows(file.windows);
   let ks: Keyspace | undefined;
   let start = HEADER_BYTES;
   let hint: Hint | undefined;
   if (path !== undefined && opts.useCheckpoint) {
-    const loaded = loadHint(io, `${path}.hint`, file, header.fileId);
+    const loaded = loadHint(io, `${path}.hint`, w, limit, header.fileId);
     if (loaded) [ks, hint] = loaded;
   }
   if (ks === undefined) ks = new Keyspace(...randomKey());
   if (hint) start = hint.covered;
   ks.setWindows(file.windows);
-  const r = replay(file.windows, start, file.size, ks);
+  const r = replay(w, start, limit, ks, now);
   const o = r.outcome;
-  let end = o.end;
   if (o.kind === "corrupt" || o.kind === "gap") {
     if (o.kind === "corrupt" && opts.onCorruption === "refuse") {
       throw new EmdbError(
@@ -177,29 +243,20 @@ export function recoverJournal(io: Io, file: JournalFile, path: string | undefin
       );
     }
     if (path !== undefined && o.dataEnd > o.end) {
-      io.writeFileDurable(`${path}.corrupt-${o.end}`, copyAt(file.windows, o.end, o.dataEnd));
+      io.writeFileDurable(`${path}.corrupt-${o.end}`, w.copy(o.end, o.dataEnd));
     }
-    end = o.end;
   }
+  const end = o.end;
   if (file.size > end) {
     file.truncate(end);
     file.sync();
     ks.setWindows(file.windows);
   }
-  let lastFrame = r.lastFrame;
-  let lastCrc = 0;
-  if (lastFrame >= 0) {
-    lastCrc = u32At(file.windows, lastFrame);
-  } else if (hint && hint.lastFrame !== 0) {
-    lastFrame = hint.lastFrame;
-    lastCrc = hint.lastCrc;
-  }
+  ks.verified.addRange(start, end);
   return {
     keyspace: ks,
-    fileId: header.fileId,
+    header,
     end,
-    lastFrame,
-    lastCrc,
     checkpointEnd: hint ? hint.covered : 0,
     openedFrom: hint ? "checkpoint" : "replay",
     replayedBytes: end - start,

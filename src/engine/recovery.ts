@@ -1,49 +1,57 @@
 /**
- * Replay: walks the journal's frames from a start offset, hands every valid
- * frame to a sink, and classifies where and why the valid data ends.
+ * Replay: walks the journal's records from a start offset, hands every valid
+ * record to a sink, and classifies where and why the valid data ends.
  *
- * The end of the valid data is the first offset whose frame does not verify.
- * What follows decides the outcome:
+ * The end of the valid data is the first offset whose record does not
+ * verify. What follows decides the outcome:
  *
- * - nothing but a partial frame or zeros (preallocated space) → `torn`: the
+ * - nothing but a partial record or zeros (preallocated space) → `torn`: the
  *   tail was never acknowledged and is cut;
- * - a run of zero bytes, then valid frames → `gap`: pages lost in a power
+ * - a run of zero bytes, then valid records → `gap`: pages lost in a power
  *   failure before an fdatasync covered them; the valid prefix is kept and the
  *   bytes after the gap are saved to a side file rather than discarded;
- * - damaged (non-zero) bytes, then valid frames → `corrupt`: data that was once
- *   valid is damaged; the caller refuses to open unless asked to salvage;
- * - a frame whose CRC verifies but whose content is malformed → `corrupt`.
+ * - damaged (non-zero) bytes, then valid records → `corrupt`: data that was
+ *   once valid is damaged; the caller refuses to open unless asked to salvage;
+ * - a record whose CRC verifies but whose content is malformed → `corrupt`.
  *
- * The forward search for valid frames after damage is bounded (CRC work at
- * most four times the remaining bytes plus 1 MiB), so no file makes it hang;
- * running out of budget is reported as `corrupt`, the cautious answer.
+ * A record that does not verify but whose header is plausible declares an
+ * extent; records found inside that extent are taken for the content of the
+ * torn record (a value may well hold bytes that look like records), not as
+ * evidence of damage, unless the record verifies once its length field is
+ * corrected to end where they start (a damaged length field). The forward
+ * search is bounded (CRC work at most four times the remaining bytes plus
+ * 1 MiB), so no file makes it hang; running out of budget is reported as
+ * `corrupt`, the cautious answer.
  *
  * @module
  */
 import { WINDOW_BYTES } from "../io/io.ts";
 import { crc32cWords } from "../format/crc32c.ts";
-import { FRAME_HEADER_BYTES, frameLength, KIND_BATCH, u32 } from "../format/frame.ts";
+import {
+  batchCrc,
+  checkedLength,
+  extraBytes,
+  innerLength,
+  KIND_BATCH,
+  KIND_DELETE,
+  KIND_NAMESPACE,
+  KIND_PUT,
+  RECORD_HEADER_BYTES,
+  u16,
+  u32,
+} from "../format/record.ts";
 
-/** Receives every frame of a verified prefix, in order. */
+/** Receives every record of a verified prefix, in order. */
 export interface ReplaySink {
   /**
-   * Checks the rules a frame must follow beyond its CRC (for a batch, every
-   * inner frame) before any of it is applied.
+   * Checks the rules a record must follow beyond its CRC (for a batch, every
+   * inner record) before any of it is applied.
    *
-   * @param buf Window holding the frame.
-   * @param local Frame start inside `buf`.
-   * @param len Frame length.
-   * @returns Why the frame is unacceptable, or `undefined` when it is fine.
+   * @returns Why the record is unacceptable, or `undefined` when it is fine.
    */
   check(buf: Uint8Array, local: number, len: number): string | undefined;
-  /**
-   * One PUT, DELETE, CLEAR or NAMESPACE frame.
-   *
-   * @param buf Window holding the frame.
-   * @param local Frame start inside `buf`.
-   * @param offset Frame start in the file.
-   */
-  frame(buf: Uint8Array, local: number, offset: number): void;
+  /** Applies one record (a batch: all of it). */
+  apply(buf: Uint8Array, local: number, offset: number, now: number): void;
 }
 
 /** How a replay ended. */
@@ -56,173 +64,210 @@ export type ReplayEnd =
 /** Result of a replay. */
 export interface ReplayResult {
   outcome: ReplayEnd;
-  /** Start of the last valid frame, or -1 when none was read. */
-  lastFrame: number;
-  /** Frames applied (inner frames of a batch count one each). */
-  frames: number;
+  /** Records applied (each record of a batch counts one). */
+  records: number;
 }
 
 const MALFORMED = -2;
 
-/** Word views of windows; weak, so a closed database's memory is never kept alive here. */
-const wordViews = new WeakMap<Uint8Array, Int32Array>();
-
 /** An Int32Array over the same memory as a window (windows start page-aligned). */
 function wordsOf(buf: Uint8Array): Int32Array {
-  let words = wordViews.get(buf);
-  if (words === undefined) {
-    words = new Int32Array(buf.buffer, buf.byteOffset, buf.byteLength >> 2);
-    wordViews.set(buf, words);
+  return new Int32Array(buf.buffer, buf.byteOffset, buf.byteLength >> 2);
+}
+
+/** Journal memory, as the windows of a {@linkcode JournalFile}, with word views for CRCs. */
+export class Windows {
+  readonly bufs: readonly Uint8Array[];
+  readonly words: readonly Int32Array[];
+
+  /** @param bufs The windows (window k starts at file offset k × WINDOW_BYTES). */
+  constructor(bufs: readonly Uint8Array[]) {
+    this.bufs = bufs;
+    this.words = bufs.map(wordsOf);
   }
-  return words;
-}
 
-/** The u32 at file offset `off` (a frame's CRC field, for instance). */
-export function u32At(windows: readonly Uint8Array[], off: number): number {
-  const k = Math.floor(off / WINDOW_BYTES);
-  return u32(windows[k]!, off - k * WINDOW_BYTES);
-}
-
-/** A copy of file bytes `[from, to)`, which lie within one frame's reach of `from`. */
-export function copyAt(windows: readonly Uint8Array[], from: number, to: number): Uint8Array {
-  const k = Math.floor(from / WINDOW_BYTES);
-  const local = from - k * WINDOW_BYTES;
-  return windows[k]!.slice(local, local + (to - from));
-}
-
-/**
- * Verifies the frame at `pos`.
- *
- * @returns Its length; -1 when it does not verify; -2 when the CRC verifies but
- *   the content is malformed.
- */
-export function verifyFrame(windows: readonly Uint8Array[], pos: number, limit: number): number {
-  const k = Math.floor(pos / WINDOW_BYTES);
-  const buf = windows[k];
-  if (buf === undefined) return -1;
-  const local = pos - k * WINDOW_BYTES;
-  const localLimit = Math.min(buf.length, limit - k * WINDOW_BYTES);
-  const len = frameLength(buf, local, localLimit, false);
-  if (len < 0) return -1;
-  if (crc32cWords(buf, wordsOf(buf), local + 4, local + len) !== u32(buf, local)) return -1;
-  if (buf[local + 4] === KIND_BATCH) {
-    const end = local + len;
-    let p = local + FRAME_HEADER_BYTES;
-    let count = 0;
-    while (p < end) {
-      const l = frameLength(buf, p, end, true);
-      if (l < 0) return MALFORMED;
-      p += l;
-      count++;
-    }
-    if (count !== u32(buf, local + 12)) return MALFORMED;
+  /** The u32 at file offset `off`. */
+  u32At(off: number): number {
+    const k = Math.floor(off / WINDOW_BYTES);
+    return u32(this.bufs[k]!, off - k * WINDOW_BYTES);
   }
-  return len;
-}
 
-function applyFrame(windows: readonly Uint8Array[], pos: number, len: number, sink: ReplaySink): number {
-  const k = Math.floor(pos / WINDOW_BYTES);
-  const buf = windows[k]!;
-  const local = pos - k * WINDOW_BYTES;
-  if (buf[local + 4] !== KIND_BATCH) {
-    sink.frame(buf, local, pos);
-    return 1;
+  /** A copy of file bytes `[from, to)`, which lie within one record's reach of `from`. */
+  copy(from: number, to: number): Uint8Array {
+    const k = Math.floor(from / WINDOW_BYTES);
+    const local = from - k * WINDOW_BYTES;
+    return this.bufs[k]!.slice(local, local + (to - from));
   }
-  const end = local + len;
-  let p = local + FRAME_HEADER_BYTES;
-  let n = 0;
-  while (p < end) {
-    const l = frameLength(buf, p, end, true);
-    sink.frame(buf, p, pos + (p - local));
-    p += l;
-    n++;
-  }
-  return n;
-}
 
-/** Is `[from, to)` all zero bytes? */
-function allZero(windows: readonly Uint8Array[], from: number, to: number): boolean {
-  for (let pos = from; pos < to;) {
+  /**
+   * Verifies the record at `pos`: header rules, CRC, and for a batch every
+   * inner record's CRC and the batch's own.
+   *
+   * @returns Its length; -1 when it does not verify; -2 when the CRC verifies but the content is malformed.
+   */
+  verify(pos: number, limit: number): number {
     const k = Math.floor(pos / WINDOW_BYTES);
-    const buf = windows[k]!;
+    const buf = this.bufs[k];
+    if (buf === undefined) return -1;
+    const words = this.words[k]!;
     const local = pos - k * WINDOW_BYTES;
-    const stop = Math.min(to - k * WINDOW_BYTES, WINDOW_BYTES, buf.length);
-    for (let i = local; i < stop; i++) if (buf[i] !== 0) return false;
-    pos = k * WINDOW_BYTES + stop;
+    const len = checkedLength(buf, local, Math.min(buf.length, limit - k * WINDOW_BYTES), false);
+    if (len < 0) return -1;
+    if (buf[local + 4] !== KIND_BATCH) {
+      return crc32cWords(buf, words, local + 4, local + len) === u32(buf, local) ? len : -1;
+    }
+    const end = local + len;
+    let count = 0;
+    for (let p = local + RECORD_HEADER_BYTES; p < end; count++) {
+      const l = innerLength(buf, p, end);
+      // An inner record that does not parse or verify: the batch is torn or damaged like any other record.
+      if (l < 0 || crc32cWords(buf, words, p + 4, p + l) !== u32(buf, p)) return -1;
+      p += l;
+    }
+    if (batchCrc(buf, local, len) !== u32(buf, local)) return -1;
+    return count === u32(buf, local + 12) ? len : MALFORMED;
   }
-  return true;
-}
 
-/** Last non-zero byte before `limit`, rounded up to 8, or `from` when all zero. */
-function dataEndOf(windows: readonly Uint8Array[], from: number, limit: number): number {
-  for (let pos = limit - 1; pos >= from; pos--) {
-    const k = Math.floor(pos / WINDOW_BYTES);
-    if (windows[k]![pos - k * WINDOW_BYTES] !== 0) return Math.min(limit, pos + 1 + ((8 - ((pos + 1) % 8)) % 8));
+  /** Is `[from, to)` all zero bytes? */
+  allZero(from: number, to: number): boolean {
+    for (let pos = from; pos < to;) {
+      const k = Math.floor(pos / WINDOW_BYTES);
+      const buf = this.bufs[k]!;
+      const local = pos - k * WINDOW_BYTES;
+      const stop = Math.min(to - k * WINDOW_BYTES, WINDOW_BYTES, buf.length);
+      for (let i = local; i < stop; i++) if (buf[i] !== 0) return false;
+      pos = k * WINDOW_BYTES + stop;
+    }
+    return true;
   }
-  return from;
+
+  /** Last non-zero byte before `limit`, rounded up to 8, or `from` when all zero. */
+  dataEnd(from: number, limit: number): number {
+    for (let pos = limit - 1; pos >= from; pos--) {
+      const k = Math.floor(pos / WINDOW_BYTES);
+      if (this.bufs[k]![pos - k * WINDOW_BYTES] !== 0) return Math.min(limit, (pos + 8) & ~7);
+    }
+    return from;
+  }
 }
 
 /**
- * Looks for a valid frame after `bad`.
- *
- * @returns Its offset, -1 when there is none, or -2 when the search ran out of budget.
+ * Does the record at `bad` verify once its length field is corrected so that
+ * it ends at `next`? Then its length field was damaged, and `next` is real.
  */
-function findValidAfter(windows: readonly Uint8Array[], bad: number, limit: number): number {
-  let budget = 4 * (limit - bad) + 1024 * 1024;
-  for (let q = bad + 8; q + FRAME_HEADER_BYTES <= limit; q += 8) {
+function repairedLengthVerifies(w: Windows, bad: number, next: number): boolean {
+  const k = Math.floor(bad / WINDOW_BYTES);
+  const buf = w.bufs[k]!;
+  const p = bad - k * WINDOW_BYTES;
+  const kind = buf[p + 4];
+  if (kind !== KIND_PUT && kind !== KIND_DELETE && kind !== KIND_NAMESPACE) return false;
+  const span = next - bad;
+  if (span > buf.length - p) return false;
+  const fixed = buf.slice(p, p + span);
+  const dv = new DataView(fixed.buffer);
+  const words = new Int32Array(fixed.buffer);
+  const head = RECORD_HEADER_BYTES + extraBytes(fixed[5]!);
+  const crc = u32(fixed, 0);
+  const keyLen = u16(fixed, 6);
+  const valueLen = u32(fixed, 8);
+  const verifiesWith = (k: number, v: number): boolean => {
+    dv.setUint16(6, k, true);
+    dv.setUint32(8, v, true);
+    return crc32cWords(fixed, words, 4, span) === crc;
+  };
+  for (let pad = 0; pad < 8; pad++) {
+    const body = span - head - pad;
+    if (body < 0) break;
+    if (kind === KIND_PUT) {
+      // Either the value length or the key length was hit.
+      if (body >= keyLen && verifiesWith(keyLen, body - keyLen)) return true;
+      if (body >= valueLen && body - valueLen <= 0xffff && verifiesWith(body - valueLen, valueLen)) return true;
+    } else if (body <= 0xffff && verifiesWith(body, 0)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** The first valid record in `[from, to)`: its offset, -1 when none, -2 when the search ran out of budget. */
+function findValid(w: Windows, from: number, to: number, limit: number, budget: { left: number }): number {
+  for (let q = from; q + RECORD_HEADER_BYTES <= to; q += 8) {
     const k = Math.floor(q / WINDOW_BYTES);
-    const buf = windows[k]!;
+    const buf = w.bufs[k]!;
     const local = q - k * WINDOW_BYTES;
     const kind = buf[local + 4]!;
-    if (kind === 0 || kind > KIND_BATCH || buf[local + 5]! > 1) continue;
-    const len = frameLength(buf, local, Math.min(buf.length, limit - k * WINDOW_BYTES), false);
+    if (kind === 0 || kind > 6) continue;
+    const len = checkedLength(buf, local, Math.min(buf.length, limit - k * WINDOW_BYTES), false);
     if (len < 0) continue;
-    budget -= len;
-    if (budget < 0) return -2;
-    if (verifyFrame(windows, q, limit) > 0) return q;
+    budget.left -= len;
+    if (budget.left < 0) return -2;
+    if (w.verify(q, limit) > 0) return q;
   }
   return -1;
 }
 
 /**
+ * Looks for a valid record after the one at `bad`, which does not verify.
+ *
+ * @returns Its offset, -1 when there is none, -2 when the search ran out of
+ *   budget, -3 when `bad`'s length field is damaged (the record after it is real).
+ */
+function findValidAfter(w: Windows, bad: number, limit: number): number {
+  const budget = { left: 4 * (limit - bad) + 1024 * 1024 };
+  const k = Math.floor(bad / WINDOW_BYTES);
+  const buf = w.bufs[k]!;
+  const declared = checkedLength(buf, bad - k * WINDOW_BYTES, Math.min(buf.length, limit - k * WINDOW_BYTES), false);
+  let from = bad + 8;
+  if (declared > 0) {
+    const inside = findValid(w, bad + 8, bad + declared, limit, budget);
+    if (inside === -2) return -2;
+    if (inside >= 0 && repairedLengthVerifies(w, bad, inside)) return -3;
+    from = bad + declared;
+  }
+  return findValid(w, from, limit, limit, budget);
+}
+
+/**
  * Replays `[start, limit)` into `sink`.
  *
- * @param windows The journal's readable windows.
- * @param start Offset of the first frame.
- * @param limit End of the readable bytes (the file size).
- * @param sink Receives the frames.
+ * @param w The journal's memory.
+ * @param start Offset of the first record.
+ * @param limit End of the readable bytes.
+ * @param sink Receives the records.
+ * @param now The clock's time (records already expired are applied as deletions).
  * @returns Where and how the valid data ends.
  */
-export function replay(windows: readonly Uint8Array[], start: number, limit: number, sink: ReplaySink): ReplayResult {
+export function replay(w: Windows, start: number, limit: number, sink: ReplaySink, now: number): ReplayResult {
   let pos = start;
-  let lastFrame = -1;
-  let frames = 0;
+  let records = 0;
   while (pos < limit) {
-    const len = verifyFrame(windows, pos, limit);
+    const len = w.verify(pos, limit);
     if (len === MALFORMED) {
-      const dataEnd = dataEndOf(windows, pos, limit);
-      return { outcome: { kind: "corrupt", end: pos, dataEnd, reason: "malformed frame" }, lastFrame, frames };
+      const dataEnd = w.dataEnd(pos, limit);
+      return { outcome: { kind: "corrupt", end: pos, dataEnd, reason: "malformed batch" }, records };
     }
     if (len < 0) break;
     const k = Math.floor(pos / WINDOW_BYTES);
-    const reason = sink.check(windows[k]!, pos - k * WINDOW_BYTES, len);
+    const buf = w.bufs[k]!;
+    const local = pos - k * WINDOW_BYTES;
+    const reason = sink.check(buf, local, len);
     if (reason !== undefined) {
-      const dataEnd = dataEndOf(windows, pos, limit);
-      return { outcome: { kind: "corrupt", end: pos, dataEnd, reason }, lastFrame, frames };
+      const dataEnd = w.dataEnd(pos, limit);
+      return { outcome: { kind: "corrupt", end: pos, dataEnd, reason }, records };
     }
-    frames += applyFrame(windows, pos, len, sink);
-    lastFrame = pos;
+    sink.apply(buf, local, pos, now);
+    records += buf[local + 4] === KIND_BATCH ? u32(buf, local + 12) : 1;
     pos += len;
   }
-  if (pos >= limit) return { outcome: { kind: "clean", end: pos }, lastFrame, frames };
-  const next = findValidAfter(windows, pos, limit);
-  if (next === -1) return { outcome: { kind: "torn", end: pos }, lastFrame, frames };
-  const dataEnd = dataEndOf(windows, pos, limit);
-  if (next >= 0 && allZero(windows, pos, next)) {
-    return { outcome: { kind: "gap", end: pos, dataEnd }, lastFrame, frames };
-  }
+  if (pos >= limit) return { outcome: { kind: "clean", end: pos }, records };
+  const next = findValidAfter(w, pos, limit);
+  if (next === -1) return { outcome: { kind: "torn", end: pos }, records };
+  const dataEnd = w.dataEnd(pos, limit);
+  if (next >= 0 && w.allZero(pos, next)) return { outcome: { kind: "gap", end: pos, dataEnd }, records };
   const reason = next === -2
-    ? "damaged frame (search for later frames gave up)"
-    : "damaged frame followed by valid frames";
-  return { outcome: { kind: "corrupt", end: pos, dataEnd, reason }, lastFrame, frames };
+    ? "damaged record (search for later records gave up)"
+    : next === -3
+    ? "damaged record length followed by valid records"
+    : "damaged record followed by valid records";
+  return { outcome: { kind: "corrupt", end: pos, dataEnd, reason }, records };
 }

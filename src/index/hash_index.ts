@@ -1,5 +1,5 @@
 /**
- * The in-memory index: key → journal offset of the key's live frame.
+ * The hash index: key → journal offset of the key's live record.
  *
  * Sharded open addressing over typed arrays. No JavaScript object or string
  * exists per key, and key bytes are not copied: a candidate slot is confirmed
@@ -14,35 +14,57 @@
  * slot (two u32 words, 8 bytes)
  *   word 0 = tag << 8 | offset bits 32..39   (offset counted in 8-byte units)
  *   word 1 = offset bits 0..31
- *   empty  = both words 0 (offset 0 is the file header, never a frame)
+ *   empty  = both words 0 (offset 0 is the file header, never a record)
  * ```
  *
  * Linear probing; a shard doubles on its own when it passes 3/4 full, so a
- * growth step rehashes 1/256 of the keys (no multi-second pause). Deletion
- * shifts later entries back (no tombstones), which the stored tag makes cheap:
- * a slot's home is recomputed from `tag << 8 | shard` without touching the
- * journal. 40-bit offsets in 8-byte units address 8 TiB of journal.
+ * growth step rehashes 1/256 of the keys. Deletion shifts later entries back
+ * (no tombstones); the stored tag makes that cheap, since a slot's home is
+ * recomputed from `tag << 8 | shard` without touching the journal. Every probe
+ * loop ends: the table is only ever filled by this class, which keeps each
+ * shard at most 3/4 full.
+ *
+ * Snapshots (for iterators) are copy-on-write per shard: a snapshot keeps the
+ * shard arrays as they are, and the first later change to a frozen shard
+ * copies it. While no snapshot is alive a change costs one comparison more.
+ *
+ * The slot layout is this class's private business: checkpoints store
+ * `(hash, offset)` pairs ({@linkcode HashIndex.exportEntries}) and rebuild the
+ * table from them ({@linkcode HashIndex.insertUnique}).
  *
  * @module
  */
 
-/** Confirms a candidate: does the frame at `offset` hold this key? */
+/** Confirms a candidate: does the record at `offset` hold this key? */
 export interface KeySource {
   keyEquals(offset: number, key: Uint8Array, keyStart: number, keyLen: number): boolean;
 }
 
 /** Number of shards (a power of two). */
 export const SHARDS = 256;
-const INITIAL_BITS = 4;
+const INITIAL_BITS = 3;
 const GOLDEN = 0x9e3779b1;
 /** Largest journal offset a slot can hold. */
 export const MAX_INDEXED_OFFSET = 2 ** 43 - 8;
 
-/** One shard's raw state, for checkpoints. */
-export interface ShardState {
-  bits: number;
+/** The live entries of an index, for checkpoints: full 32-bit hashes and byte offsets, in parallel. */
+export interface IndexEntries {
+  hashes: Uint32Array;
+  offsets: Float64Array;
   count: number;
-  slots: Uint32Array;
+}
+
+/** A frozen view of the index, for iterators. */
+export interface HashSnapshot {
+  /** The shard arrays as they were (slot layout: see the module doc). */
+  readonly shards: readonly Uint32Array[];
+  /** Releases the snapshot (idempotent): later writes stop copying shards for it. */
+  release(): void;
+}
+
+/** Reads the byte offset stored in a slot whose first word is `w0` and second `w1`. */
+export function slotOffset(w0: number, w1: number): number {
+  return ((w0 & 255) * 4294967296 + w1) * 8;
 }
 
 /** A sharded open-addressing hash table from keys to journal offsets. */
@@ -50,6 +72,11 @@ export class HashIndex {
   #slots: Uint32Array[] = [];
   #bits: Int32Array = new Int32Array(SHARDS);
   #counts: Int32Array = new Int32Array(SHARDS);
+  /** Epoch each shard array was made in; arrays made at or before `#frozen` are shared with a snapshot. */
+  #epochs: Int32Array = new Int32Array(SHARDS);
+  #epoch = 1;
+  #frozen = -1;
+  #liveSnapshots = 0;
   #size = 0;
 
   /** Creates an empty index. */
@@ -69,15 +96,26 @@ export class HashIndex {
       this.#slots.push(new Uint32Array(2 << INITIAL_BITS));
       this.#bits[s] = INITIAL_BITS;
       this.#counts[s] = 0;
+      this.#epochs[s] = this.#epoch;
     }
     this.#size = 0;
   }
 
   /** Bytes held by the slot arrays and counters. */
   byteSize(): number {
-    let n = this.#bits.byteLength + this.#counts.byteLength;
+    let n = this.#bits.byteLength + this.#counts.byteLength + this.#epochs.byteLength;
     for (const t of this.#slots) n += t.byteLength;
     return n;
+  }
+
+  /** The shard's array, copied first when a live snapshot shares it. */
+  #writable(shard: number): Uint32Array {
+    const t = this.#slots[shard]!;
+    if (this.#epochs[shard]! > this.#frozen) return t;
+    const copy = t.slice();
+    this.#slots[shard] = copy;
+    this.#epochs[shard] = this.#epoch;
+    return copy;
   }
 
   /**
@@ -111,7 +149,7 @@ export class HashIndex {
    */
   upsert(h: number, key: Uint8Array, keyStart: number, keyLen: number, src: KeySource, offset: number): number {
     const shard = h & 255;
-    const t = this.#slots[shard]!;
+    const t = this.#epochs[shard]! > this.#frozen ? this.#slots[shard]! : this.#writable(shard);
     const bits = this.#bits[shard]!;
     const mask = (1 << bits) - 1;
     const tag = h >>> 8;
@@ -142,13 +180,34 @@ export class HashIndex {
   }
 
   /**
+   * Inserts a key known to be absent, without comparing keys (rebuilding from a checkpoint).
+   *
+   * @param h The key's full hash.
+   * @param offset Its record's offset.
+   */
+  insertUnique(h: number, offset: number): void {
+    const shard = h & 255;
+    const t = this.#writable(shard);
+    const bits = this.#bits[shard]!;
+    const mask = (1 << bits) - 1;
+    const units = offset / 8;
+    let i = Math.imul(h, GOLDEN) >>> (32 - bits);
+    while ((t[2 * i]! | t[2 * i + 1]!) !== 0) i = (i + 1) & mask;
+    t[2 * i] = (((h >>> 8) << 8) | Math.floor(units / 4294967296)) >>> 0;
+    t[2 * i + 1] = units >>> 0;
+    this.#size++;
+    const count = ++this.#counts[shard]!;
+    if (count * 4 > (3 << bits)) this.#grow(shard);
+  }
+
+  /**
    * Removes a key.
    *
    * @returns The offset it had, or -1 when absent.
    */
   remove(h: number, key: Uint8Array, keyStart: number, keyLen: number, src: KeySource): number {
     const shard = h & 255;
-    const t = this.#slots[shard]!;
+    let t = this.#slots[shard]!;
     const bits = this.#bits[shard]!;
     const mask = (1 << bits) - 1;
     const tag = h >>> 8;
@@ -167,6 +226,7 @@ export class HashIndex {
       }
       i = (i + 1) & mask;
     }
+    t = this.#writable(shard);
     // Backward-shift deletion: pull later members of the cluster into the hole.
     let j = i;
     for (;;) {
@@ -204,44 +264,74 @@ export class HashIndex {
     }
     this.#slots[shard] = t;
     this.#bits[shard] = bits;
+    this.#epochs[shard] = this.#epoch;
   }
 
-  /** Calls `fn` with every stored offset (in slot order). */
-  forEachOffset(fn: (offset: number) => void): void {
+  /**
+   * Freezes the current contents for an iterator. O(number of shards).
+   *
+   * @returns The snapshot; release it when done.
+   */
+  snapshot(): HashSnapshot {
+    const shards = this.#slots.slice();
+    this.#frozen = this.#epoch;
+    this.#epoch++;
+    this.#liveSnapshots++;
+    let live = true;
+    return {
+      shards,
+      release: () => {
+        if (!live) return;
+        live = false;
+        if (--this.#liveSnapshots === 0) this.#frozen = -1;
+      },
+    };
+  }
+
+  /** Every live offset, in slot order (appended to `out` from `at`); returns the new count. */
+  collectOffsets(out: Float64Array, at: number): number {
+    let n = at;
     for (const t of this.#slots) {
       for (let s = 0; s < t.length; s += 2) {
         const w0 = t[s]!;
         const w1 = t[s + 1]!;
-        if ((w0 | w1) !== 0) fn(((w0 & 255) * 4294967296 + w1) * 8);
+        if ((w0 | w1) !== 0) out[n++] = ((w0 & 255) * 4294967296 + w1) * 8;
       }
     }
+    return n;
   }
 
-  /** The raw shards, for writing a checkpoint. */
-  exportShards(): ShardState[] {
-    return this.#slots.map((slots, s) => ({ bits: this.#bits[s]!, count: this.#counts[s]!, slots }));
+  /** The live entries as `(hash, offset)` pairs, for a checkpoint. */
+  exportEntries(): IndexEntries {
+    const hashes = new Uint32Array(this.#size);
+    const offsets = new Float64Array(this.#size);
+    let n = 0;
+    this.#slots.forEach((t, shard) => {
+      for (let s = 0; s < t.length; s += 2) {
+        const w0 = t[s]!;
+        const w1 = t[s + 1]!;
+        if ((w0 | w1) === 0) continue;
+        hashes[n] = (((w0 >>> 8) << 8) | shard) >>> 0;
+        offsets[n++] = ((w0 & 255) * 4294967296 + w1) * 8;
+      }
+    });
+    return { hashes, offsets, count: n };
   }
 
   /**
-   * Replaces the whole index with shards read from a checkpoint.
+   * Sizes every shard for about `n` keys in all, before a bulk rebuild.
    *
-   * @throws {RangeError} When the shards are inconsistent.
+   * @param n Expected number of keys.
    */
-  importShards(shards: readonly ShardState[]): void {
-    if (shards.length !== SHARDS) throw new RangeError("wrong shard count");
-    let size = 0;
-    const slots: Uint32Array[] = [];
-    shards.forEach((sh, s) => {
-      if (sh.bits < INITIAL_BITS || sh.bits > 30 || sh.slots.length !== 2 << sh.bits) {
-        throw new RangeError("bad shard shape");
-      }
-      if (sh.count < 0 || sh.count * 4 > (3 << sh.bits)) throw new RangeError("bad shard count");
-      this.#bits[s] = sh.bits;
-      this.#counts[s] = sh.count;
-      slots.push(sh.slots);
-      size += sh.count;
-    });
-    this.#slots = slots;
-    this.#size = size;
+  reserve(n: number): void {
+    const perShard = Math.ceil(n / SHARDS);
+    let bits = INITIAL_BITS;
+    while (perShard * 4 > 3 << bits && bits < 30) bits++;
+    for (let s = 0; s < SHARDS; s++) {
+      if (this.#counts[s] !== 0 || this.#bits[s]! >= bits) continue;
+      this.#slots[s] = new Uint32Array(2 << bits);
+      this.#bits[s] = bits;
+      this.#epochs[s] = this.#epoch;
+    }
   }
 }

@@ -33,6 +33,12 @@ export interface JournalFile {
   readonly windows: readonly Uint8Array[];
   /** Increments whenever `windows` is replaced. */
   readonly generation: number;
+  /**
+   * Where the bytes backed by storage end, when the backend can tell (the first
+   * hole of a sparse file): bytes past it read as zeros and, on a full file
+   * system, touching them through the mapping could fault. `undefined`: `size`.
+   */
+  readonly readableEnd?: number | undefined;
   /** Writes `data` at `offset` in full (one positional write). */
   write(data: Uint8Array, offset: number): void;
   /**

@@ -1,0 +1,190 @@
+/**
+ * The write buffer: encodes records (and batches of records) through the
+ * record layer into one reusable buffer, ready to be appended with one write.
+ *
+ * @module
+ */
+import { type Key, keyBound, type Value, valueBound, writeKey, writeValue } from "../codec.ts";
+import {
+  extraBytes,
+  FLAG_EXPIRES,
+  FLAG_KEY_TEXT,
+  FLAG_ORIGIN,
+  KIND_BATCH,
+  KIND_CHECKPOINT,
+  KIND_CLEAR,
+  KIND_DELETE,
+  KIND_NAMESPACE,
+  KIND_PUT,
+  MARKER_BYTES,
+  MAX_KEY_BYTES,
+  RECORD_HEADER_BYTES,
+  sealBatch,
+  sealRecord,
+  writeExtras,
+  writeRecordHeader,
+} from "../format/record.ts";
+import { MAX_FRAME_BYTES } from "../io/io.ts";
+
+const MIN_BYTES = 4 * MAX_KEY_BYTES + 4096;
+const KEEP_BYTES = 16 * 1024 * 1024;
+/** Most bytes of header and optional fields a record can have. */
+const MAX_HEAD = RECORD_HEADER_BYTES + 16;
+
+const utf8 = new TextEncoder();
+
+/** A reusable buffer that records are encoded into before they are appended. */
+export class RecordWriter {
+  /** The buffer (replaced when it grows). */
+  buf: Uint8Array = new Uint8Array(MIN_BYTES);
+  #dv: DataView = new DataView(this.buf.buffer);
+  #words: Int32Array = new Int32Array(this.buf.buffer);
+
+  /** Makes sure the buffer holds `n` bytes, keeping its first `keep` bytes. */
+  reserve(n: number, keep: number): void {
+    if (n <= this.buf.length) return;
+    let size = this.buf.length;
+    while (size < n) size *= 2;
+    const next = new Uint8Array(size);
+    if (keep > 0) next.set(this.buf.subarray(0, keep));
+    this.#use(next);
+  }
+
+  /** Returns to a small buffer after a large write, so a one-off big value does not pin memory. */
+  shrink(): void {
+    if (this.buf.length > KEEP_BYTES) this.#use(new Uint8Array(MIN_BYTES));
+  }
+
+  #use(buf: Uint8Array): void {
+    this.buf = buf;
+    this.#dv = new DataView(buf.buffer);
+    this.#words = new Int32Array(buf.buffer);
+  }
+
+  /**
+   * Encodes a PUT of a key and value given by the caller at `pos`.
+   *
+   * @param pos Where the record starts (8-aligned; the buffer must have room, see {@linkcode RecordWriter.putBound}).
+   * @param nsId Namespace id.
+   * @param key The key.
+   * @param value The value.
+   * @param expires Expiry (Unix ms), or 0 for none.
+   * @returns The padded record length.
+   */
+  put(pos: number, nsId: number, key: Key, value: Value, expires: number): number {
+    const flags = (typeof key === "string" ? FLAG_KEY_TEXT : 0) | (expires !== 0 ? FLAG_EXPIRES : 0);
+    const ks = pos + RECORD_HEADER_BYTES + extraBytes(flags);
+    const buf = this.buf;
+    const klen = writeKey(key, buf, ks);
+    const vlen = writeValue(value, buf, ks + klen);
+    const raw = ks + klen + vlen - pos;
+    if (raw > MAX_FRAME_BYTES) throw tooLarge(klen, vlen);
+    writeRecordHeader(this.#dv, pos, KIND_PUT, flags, klen, vlen, nsId);
+    if (flags & FLAG_EXPIRES) writeExtras(this.#dv, pos, flags, expires, 0);
+    return sealRecord(buf, this.#words, pos, raw);
+  }
+
+  /**
+   * Encodes a PUT whose key and value are bytes already in memory (a copy of a
+   * record: `persist`, compaction).
+   *
+   * @returns The padded record length.
+   */
+  putBytes(
+    pos: number,
+    nsId: number,
+    keyText: boolean,
+    key: Uint8Array,
+    value: Uint8Array,
+    expires: number,
+    origin: number,
+  ): number {
+    const flags = (keyText ? FLAG_KEY_TEXT : 0) | (expires !== 0 ? FLAG_EXPIRES : 0) | (origin >= 0 ? FLAG_ORIGIN : 0);
+    const ks = pos + RECORD_HEADER_BYTES + extraBytes(flags);
+    this.buf.set(key, ks);
+    this.buf.set(value, ks + key.length);
+    writeRecordHeader(this.#dv, pos, KIND_PUT, flags, key.length, value.length, nsId);
+    writeExtras(this.#dv, pos, flags, expires, origin);
+    return sealRecord(this.buf, this.#words, pos, ks + key.length + value.length - pos);
+  }
+
+  /**
+   * The most bytes a PUT of this key and value needs, for {@linkcode RecordWriter.reserve}.
+   *
+   * @throws {RangeError} When they cannot fit in one record.
+   * @throws {TypeError} For a key or value of the wrong type.
+   */
+  putBound(key: Key, value: Value): number {
+    const k = keyBound(key);
+    const v = valueBound(value);
+    if (MAX_HEAD + k + v > MAX_FRAME_BYTES) {
+      // Bounds of long strings are measured, so only short string keys can be over-estimated here.
+      const klen = typeof key === "string" ? utf8.encode(key).length : k;
+      if (MAX_HEAD + klen + v > MAX_FRAME_BYTES) throw tooLarge(klen, v);
+    }
+    return MAX_HEAD + k + v + 8;
+  }
+
+  /**
+   * Encodes a DELETE of key bytes at `pos`.
+   *
+   * @returns The padded record length.
+   */
+  deleteBytes(pos: number, nsId: number, key: Uint8Array, start: number, len: number): number {
+    this.buf.set(key.subarray(start, start + len), pos + RECORD_HEADER_BYTES);
+    writeRecordHeader(this.#dv, pos, KIND_DELETE, 0, len, 0, nsId);
+    return sealRecord(this.buf, this.#words, pos, RECORD_HEADER_BYTES + len);
+  }
+
+  /**
+   * Encodes a NAMESPACE record (an empty name drops the namespace).
+   *
+   * @returns The padded record length.
+   */
+  namespace(pos: number, nsId: number, name: string): number {
+    const bytes = utf8.encode(name);
+    this.buf.set(bytes, pos + RECORD_HEADER_BYTES);
+    writeRecordHeader(this.#dv, pos, KIND_NAMESPACE, 0, bytes.length, 0, nsId);
+    return sealRecord(this.buf, this.#words, pos, RECORD_HEADER_BYTES + bytes.length);
+  }
+
+  /**
+   * Encodes a CLEAR record.
+   *
+   * @returns The record length.
+   */
+  clear(pos: number, nsId: number): number {
+    writeRecordHeader(this.#dv, pos, KIND_CLEAR, 0, 0, 0, nsId);
+    return sealRecord(this.buf, this.#words, pos, RECORD_HEADER_BYTES);
+  }
+
+  /**
+   * Encodes a CHECKPOINT marker carrying `nonce`.
+   *
+   * @returns The record length.
+   */
+  marker(pos: number, nonce: Uint8Array): number {
+    this.buf.set(nonce.subarray(0, MARKER_BYTES), pos + RECORD_HEADER_BYTES);
+    writeRecordHeader(this.#dv, pos, KIND_CHECKPOINT, 0, 0, MARKER_BYTES, 0);
+    return sealRecord(this.buf, this.#words, pos, RECORD_HEADER_BYTES + MARKER_BYTES);
+  }
+
+  /**
+   * Seals a batch: its records are at `[16, len)`, already sealed; writes the header at 0.
+   *
+   * @param len Total batch length.
+   * @param count Number of records in it.
+   */
+  sealBatch(len: number, count: number): void {
+    writeRecordHeader(this.#dv, 0, KIND_BATCH, 0, 0, len - RECORD_HEADER_BYTES, count);
+    sealBatch(this.buf, 0, len);
+  }
+}
+
+/** The error for a key and value that do not fit in one record. */
+export function tooLarge(keyBytes: number, valueBytes: number): RangeError {
+  const max = MAX_FRAME_BYTES - MAX_HEAD;
+  return new RangeError(
+    `Value too large: ${valueBytes} bytes with a ${keyBytes}-byte key; a record holds at most ${max} bytes of key and value`,
+  );
+}

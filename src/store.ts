@@ -451,7 +451,7 @@ export abstract class KvStore {
 
   #source() {
     const e = this.engine;
-    return { ks: e.keyspace, end: e.end, now: this.#now(), path: e.path };
+    return { ks: e.keyspace, end: e.end, now: this.#now(), path: e.path, check: () => e.check() };
   }
 
   /**

@@ -106,3 +106,21 @@ test("a journal past 1 GiB with frames straddling the 1 GiB mark reads back, als
     `large file: ${bigKeys.length} big values, ${smallKeys.length} small, the frame at the 1 GiB mark spans ${crossing}`,
   );
 });
+
+test("a 360 MB string is measured by its real UTF-8 size and stored, not refused by a 3x worst case", {
+  timeout: 240_000,
+}, (t) => {
+  const path = tempDbPath(t);
+  const s = "emdb".repeat(90_000_000); // 360,000,000 chars, 360,000,000 UTF-8 bytes (a 3x bound would be 1.08 GB)
+  {
+    using db = Emdb.open(path, { preallocateBytes: 0 });
+    db.set("big", s);
+    db.setMany([["big2", s.slice(0, 1000)]]);
+    assert.equal(db.getUnsafeView("big")?.length, 360_000_000);
+  }
+  using db = Emdb.open(path);
+  const v = db.getUnsafeView("big")!;
+  assert.equal(v.length, 360_000_000);
+  assert.equal(new TextDecoder().decode(v.subarray(v.length - 8)), "emdbemdb");
+  assert.ok(statSync(path).size > 360_000_000);
+});

@@ -43,6 +43,8 @@ export interface IterSource {
   /** The clock's time when the iterator started: records expired by then are skipped. */
   now: number;
   path: string | undefined;
+  /** Throws when the database was closed since (then nothing the iterator holds is readable). */
+  check(): void;
 }
 
 /** Releases snapshots of iterators that were dropped without being finished. */
@@ -79,6 +81,12 @@ abstract class SnapshotIterator<T> implements IterableIterator<T> {
   next(): IteratorResult<T> {
     if (this.#done) return { done: true, value: undefined };
     const { ks, now } = this.#src;
+    try {
+      this.#src.check();
+    } catch (e) {
+      this.return();
+      throw e;
+    }
     for (;;) {
       const off = this.#left > 0 ? this.nextOffset() : -1;
       if (off < 0) {

@@ -22,8 +22,6 @@ import {
   utf8,
 } from "./_helpers.ts";
 
-const text = (v: Uint8Array) => new TextDecoder().decode(v);
-
 /** Writes `n` keys k0..k(n-1) with values "value-of-k<i>-padding…" and closes (with a checkpoint). */
 function build(path: string, n: number): void {
   using db = Emdb.open(path);
@@ -64,14 +62,14 @@ test("a set() or delete() from inside setMany's iterable is refused with BUSY an
   const path = tempDbPath(t);
   {
     using db = Emdb.open(path);
-    function* entries() {
+    const entries = function* () {
       yield ["a", "1"] as const;
       db.set("progress", "half"); // a progress write: refused, the batch is untouched
       yield ["b", "2"] as const;
-    }
+    };
     assertEmdbError(() => db.setMany(entries()), "BUSY");
     assert.equal(db.has("a"), false, "the batch was not written");
-    function* quiet() {
+    const quiet = function* () {
       yield ["a", "1"] as const;
       try {
         db.delete("a");
@@ -80,7 +78,7 @@ test("a set() or delete() from inside setMany's iterable is refused with BUSY an
       }
       assert.equal(db.getString("zzz"), undefined, "reads are fine meanwhile");
       yield ["b", "2"] as const;
-    }
+    };
     assert.equal(db.setMany(quiet()), 2);
     db.set("after", "3");
   }

@@ -138,7 +138,7 @@ test("atomic() returns ok:false on a failed check and commits otherwise", () => 
   assert.equal(db.getString("c"), "2");
 });
 
-test("writing to the database directly inside a transaction throws BUSY; an async callback is refused", async () => {
+test("writing to the database directly inside a transaction throws BUSY; an async callback is refused", () => {
   using db = Emdb.openInMemory();
   assertEmdbError(() => db.transaction(() => db.set("x", "1")), "BUSY");
   assertEmdbError(() => db.transaction(() => db.namespace("new")), "BUSY");

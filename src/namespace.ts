@@ -50,28 +50,31 @@ export function checkNamespaceName(name: unknown): string {
  * ```
  */
 export class Namespace extends KvStore {
-  #space: Space;
+  #id: number;
+  #name: string;
 
   /** @internal Made by `Emdb.namespace()`. */
   constructor(engine: Engine, space: Space) {
     super(engine);
-    this.#space = space;
+    this.#id = space.id;
+    this.#name = space.name;
   }
 
   /** The namespace's name. */
   get name(): string {
-    return this.#space.name;
+    return this.#name;
   }
 
-  /** @internal */
+  /** @internal The namespace's state, looked up by id on every call (a compaction replaces it). */
   protected space(): Space {
     this.engine.check();
-    if (this.#space.dropped) {
-      throw new EmdbError("NAMESPACE_DROPPED", `Cannot use namespace "${this.#space.name}": it was dropped`, {
+    const space = this.engine.keyspace.spaces.get(this.#id);
+    if (space === undefined || space.name !== this.#name) {
+      throw new EmdbError("NAMESPACE_DROPPED", `Cannot use namespace "${this.#name}": it was dropped`, {
         path: this.engine.path,
       });
     }
-    return this.#space;
+    return space;
   }
 
   /** @internal The namespace's state, for transactions. */
@@ -93,6 +96,6 @@ export class Namespace extends KvStore {
    * ```
    */
   atomic(): AtomicOperation {
-    return new AtomicOperation(this.engine, this.space());
+    return new AtomicOperation(this.engine, () => this.space());
   }
 }

@@ -50,12 +50,44 @@ export interface EmdbOptions {
    * Default `Date.now`. Tests inject their own instead of sleeping.
    */
   clock?: () => number;
+  /** When writes become durable; see {@linkcode FlushPolicy}. Default `"manual"`. */
+  flushPolicy?: FlushPolicy;
+  /**
+   * Compact automatically when garbage passes a ratio (see {@linkcode AutoCompactOptions}).
+   * Default: off. `true` uses the defaults.
+   */
+  autoCompact?: boolean | AutoCompactOptions;
   /** For `Emdb.openDefault`: the application folder name. Default `"emdb"`. */
   appName?: string;
   /** For `Emdb.openDefault`: the database file name. Default `"emdb-default.emdb"`. */
   databaseName?: string;
   /** For `Emdb.openDefault`: the data root instead of the OS default. */
   dataRoot?: string;
+}
+
+/**
+ * When writes become durable.
+ *
+ * - `"manual"` (default): at `flush()` (and `close()`); a process crash keeps
+ *   every write, a machine crash keeps what was flushed.
+ * - `"always"`: every write is flushed (one fdatasync) before it returns.
+ * - `{ interval: ms }`: a write is flushed within `ms` milliseconds: the first
+ *   write after a flush arms a timer on the event loop (no thread of its own;
+ *   unref'd, so it never keeps the process alive), and any write made when the
+ *   last flush is older than `ms` flushes at once, so the bound holds even when
+ *   the event loop is kept busy.
+ * - `"writeThrough"`: the journal is opened with `O_DSYNC`
+ *   (`FILE_FLAG_WRITE_THROUGH` on Windows): every write is durable when the
+ *   system call returns, with no separate sync.
+ */
+export type FlushPolicy = "manual" | "always" | "writeThrough" | { interval: number };
+
+/** Automatic compaction: when both limits are passed, a compaction starts in the background. */
+export interface AutoCompactOptions {
+  /** Garbage bytes ÷ journal bytes that start a compaction. Default 0.5. */
+  garbageRatio?: number;
+  /** At least this many garbage bytes first. Default 64 MiB. */
+  minGarbageBytes?: number;
 }
 
 /** {@linkcode EmdbOptions} with every default filled in. */
@@ -67,6 +99,8 @@ export interface ResolvedOptions {
   preallocateBytes: number;
   defaultTtl: number;
   clock: () => number;
+  flushPolicy: FlushPolicy;
+  autoCompact: Required<AutoCompactOptions> | undefined;
   appName: string | undefined;
   databaseName: string | undefined;
   dataRoot: string | undefined;
@@ -80,6 +114,8 @@ const DEFAULTS: ResolvedOptions = {
   preallocateBytes: 64 * 1024 * 1024,
   defaultTtl: Infinity,
   clock: Date.now,
+  flushPolicy: "manual",
+  autoCompact: undefined,
   appName: undefined,
   databaseName: undefined,
   dataRoot: undefined,
@@ -124,6 +160,41 @@ function expectBoolean(key: string, v: unknown): boolean {
 function expectName(key: string, v: unknown): string {
   if (typeof v !== "string") throw new TypeError(`Option "${key}" must be a string, got ${typeof v}`);
   return v;
+}
+
+function checkFlushPolicy(v: unknown): FlushPolicy {
+  if (v === "manual" || v === "always" || v === "writeThrough") return v;
+  if (v !== null && typeof v === "object" && Object.keys(v).join() === "interval") {
+    const ms = (v as { interval: unknown }).interval;
+    if (typeof ms === "number" && ms > 0 && Number.isFinite(ms)) return { interval: ms };
+    throw new RangeError(`Option "flushPolicy": interval must be a positive number of milliseconds, got ${ms}`);
+  }
+  throw new TypeError(
+    `Option "flushPolicy" must be "manual", "always", "writeThrough" or { interval: ms }, got ${JSON.stringify(v)}`,
+  );
+}
+
+function checkAutoCompact(v: unknown): Required<AutoCompactOptions> | undefined {
+  if (v === false) return undefined;
+  const out = { garbageRatio: 0.5, minGarbageBytes: 64 * 1024 * 1024 };
+  if (v === true) return out;
+  if (v === null || typeof v !== "object") throw new TypeError(`Option "autoCompact" must be a boolean or an object`);
+  for (const [k, x] of Object.entries(v)) {
+    if (k === "garbageRatio") {
+      if (typeof x !== "number" || !(x > 0 && x < 1)) {
+        throw new RangeError(`Option "autoCompact.garbageRatio" must be between 0 and 1 (exclusive), got ${x}`);
+      }
+      out.garbageRatio = x;
+    } else if (k === "minGarbageBytes") {
+      if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 0) {
+        throw new RangeError(`Option "autoCompact.minGarbageBytes" must be a non-negative integer, got ${x}`);
+      }
+      out.minGarbageBytes = x;
+    } else {
+      throw new TypeError(`Unknown option "autoCompact.${k}"`);
+    }
+  }
+  return out;
 }
 
 /**
@@ -184,6 +255,12 @@ export function resolveOptions(options: EmdbOptions | undefined): ResolvedOption
       case "clock":
         if (typeof value !== "function") throw new TypeError(`Option "clock" must be a function returning Unix ms`);
         out.clock = value as () => number;
+        break;
+      case "flushPolicy":
+        out.flushPolicy = checkFlushPolicy(value);
+        break;
+      case "autoCompact":
+        out.autoCompact = checkAutoCompact(value);
         break;
       case "appName":
       case "databaseName":

@@ -35,6 +35,8 @@ export interface EmdbStats {
   openedFrom: "new" | "replay" | "checkpoint" | "memory";
   /** Journal bytes replayed by the open. */
   replayedBytes: number;
+  /** Compactions this handle completed. */
+  compactions: number;
   /** Whether records are encrypted (always false in format v1). */
   encrypted: boolean;
 }

@@ -345,11 +345,11 @@ export function runTransaction<T>(
  */
 export class AtomicOperation {
   #engine: Engine;
-  #space: Space;
+  #space: () => Space;
   #ops: ((tx: TransactionView) => void)[] = [];
 
-  /** @internal Made by `atomic()`. */
-  constructor(engine: Engine, space: Space) {
+  /** @internal Made by `atomic()`; `space` resolves the namespace at commit. */
+  constructor(engine: Engine, space: () => Space) {
     this.#engine = engine;
     this.#space = space;
   }
@@ -399,11 +399,8 @@ export class AtomicOperation {
    * @throws {EmdbError} `CLOSED`, `BUSY`, `IO`, `NAMESPACE_DROPPED`.
    */
   commit(): CommitResult {
-    if (this.#space.dropped) {
-      throw new EmdbError("NAMESPACE_DROPPED", `Cannot commit to namespace "${this.#space.name}": it was dropped`);
-    }
     const state = new TxState(this.#engine);
-    const view = new TransactionView(state, this.#space);
+    const view = new TransactionView(state, this.#space());
     try {
       this.#engine.exclusive("an atomic operation is being staged", () => {
         for (const op of this.#ops) op(view);

@@ -50,6 +50,12 @@ export interface JournalFile {
   writeRecord(data: Uint8Array, offset: number): void;
   /** Makes every completed write durable (fdatasync or its equivalent). */
   sync(): void;
+  /**
+   * The same as {@linkcode JournalFile.sync}, off the JavaScript thread where
+   * the runtime can (so a long sync of a freshly written file does not stall
+   * other work); a backend without that syncs in place.
+   */
+  syncAsync(): Promise<void>;
   /** Grows the file to at least `size` bytes of zeros (preallocation) and maps it. */
   grow(size: number): void;
   /**
@@ -79,8 +85,12 @@ export type LockAttempt = { ok: true; handle: LockHandle } | { ok: false; errno:
 export interface Io {
   /** `"posix"`, `"win32"` or `"memory"`. */
   readonly kind: string;
-  /** Opens the journal; returns `undefined` when it is missing and `create` is false. */
-  openJournal(path: string, create: boolean): JournalFile | undefined;
+  /**
+   * Opens the journal; returns `undefined` when it is missing and `create` is false.
+   * With `writeThrough`, every write is durable when it returns (`O_DSYNC`,
+   * `FILE_FLAG_WRITE_THROUGH`) and no write goes through a writable mapping.
+   */
+  openJournal(path: string, create: boolean, writeThrough?: boolean): JournalFile | undefined;
   /** Tries once, without waiting, to take the exclusive OS lock carried by `lockPath`. */
   tryLock(lockPath: string): LockAttempt;
   /**
@@ -99,6 +109,8 @@ export interface Io {
   writeFileDurable(path: string, data: Uint8Array): void;
   /** Deletes a file; a missing file is not an error. */
   remove(path: string): void;
+  /** Renames a file over another, atomically (the target is replaced). */
+  rename(from: string, to: string): void;
   /** Creates a folder and its parents. */
   makeDirectory(path: string): void;
   /** Syncs a folder so that entries created or renamed in it survive a crash. */

@@ -84,6 +84,12 @@ class MemoryJournal implements JournalFile {
     this.write(data, offset);
   }
 
+  /** The file was renamed: store the content under the new name from now on. */
+  moveTo(store: (bytes: Uint8Array) => void): void {
+    this.#store = store;
+    store(this.#windows[0] ?? this.#bytes.subarray(0, this.#size));
+  }
+
   sync(): void {
     if (this.#faults.failSync) {
       throw new EmdbError("IO", "Cannot fdatasync (in memory): EIO (injected fault)", {
@@ -91,6 +97,10 @@ class MemoryJournal implements JournalFile {
         syscall: "fdatasync",
       });
     }
+  }
+
+  syncAsync(): Promise<void> {
+    return Promise.resolve(this.sync());
   }
 
   grow(size: number): void {
@@ -142,6 +152,7 @@ export class MemoryIo implements Io {
   /** Fault switches, read at every write and sync. */
   readonly faults: MemoryFaults;
   #locks = new Set<string>();
+  #journals = new Map<string, MemoryJournal>();
 
   /**
    * Creates an empty in-memory file system.
@@ -152,7 +163,7 @@ export class MemoryIo implements Io {
     this.faults = faults;
   }
 
-  openJournal(path: string, create: boolean): JournalFile | undefined {
+  openJournal(path: string, create: boolean, _writeThrough = false): JournalFile | undefined {
     const existing = this.files.get(path);
     if (existing === undefined && !create) return undefined;
     const initial = new Uint8Array(Math.max(4096, existing?.byteLength ?? 0));
@@ -161,6 +172,7 @@ export class MemoryIo implements Io {
       this.files.set(path, b);
     });
     this.files.set(path, journal.windows[0]!);
+    this.#journals.set(path, journal);
     return journal;
   }
 
@@ -202,6 +214,21 @@ export class MemoryIo implements Io {
 
   remove(path: string): void {
     this.files.delete(path);
+  }
+
+  rename(from: string, to: string): void {
+    const f = this.files.get(from);
+    if (f === undefined) {
+      throw new EmdbError("IO", `Cannot rename "${from}": ENOENT`, { errno: "ENOENT", syscall: "rename", path: from });
+    }
+    this.files.delete(from);
+    this.files.set(to, f);
+    const journal = this.#journals.get(from);
+    if (journal !== undefined) {
+      this.#journals.delete(from);
+      this.#journals.set(to, journal);
+      journal.moveTo((b) => this.files.set(to, b));
+    }
   }
 
   makeDirectory(_path: string): void {}

@@ -70,12 +70,17 @@ export abstract class NodeFiles {
   writeFileAtomic(path: string, data: Uint8Array): void {
     const tmp = `${path}.tmp`;
     this.writeFileDurable(tmp, data);
-    try {
-      fs.renameSync(tmp, path);
-    } catch (e) {
-      throw fsError(e, "rename", tmp);
-    }
+    this.rename(tmp, path);
     this.syncDirectory(dirname(path));
+  }
+
+  /** Renames a file over another, atomically. */
+  rename(from: string, to: string): void {
+    try {
+      fs.renameSync(from, to);
+    } catch (e) {
+      throw fsError(e, "rename", from);
+    }
   }
 
   /** Deletes a file; a missing file is not an error. */

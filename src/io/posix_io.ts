@@ -137,14 +137,15 @@ class PosixJournal implements JournalFile {
   #c: PosixConstants;
   #retired = false;
 
-  constructor(path: string, fd: number, size: number) {
+  constructor(path: string, fd: number, size: number, writeThrough: boolean) {
     const { libc, c } = loadLibc();
     this.path = path;
     this.#fd = fd;
     this.#size = size;
     this.#libc = libc;
     this.#c = c;
-    this.#mappedWrites = binder.os === "linux" && libc.fallocate !== undefined;
+    // O_DSYNC covers write(2), not stores into a mapping: with write-through every write is a pwrite.
+    this.#mappedWrites = binder.os === "linux" && libc.fallocate !== undefined && !writeThrough;
     this.#rewrap();
   }
 
@@ -249,6 +250,14 @@ class PosixJournal implements JournalFile {
     }
   }
 
+  syncAsync(): Promise<void> {
+    // F_FULLFSYNC (macOS) is only reachable through FFI: sync in place there.
+    if (binder.os !== "linux") return Promise.resolve(this.sync());
+    return new Promise((resolve, reject) => {
+      fs.fdatasync(this.#fd, (e) => (e ? reject(fsError(e, "fdatasync", this.path)) : resolve()));
+    });
+  }
+
   grow(size: number): void {
     if (size <= this.#size) return;
     const fa = this.#libc.fallocate;
@@ -313,16 +322,17 @@ class PosixJournal implements JournalFile {
 export class PosixIo extends NodeFiles implements Io {
   readonly kind = "posix";
 
-  openJournal(path: string, create: boolean): JournalFile | undefined {
+  openJournal(path: string, create: boolean, writeThrough = false): JournalFile | undefined {
     let fd: number;
     let created = false;
+    const flags = fs.constants.O_RDWR | (writeThrough ? fs.constants.O_DSYNC : 0);
     try {
-      fd = fs.openSync(path, fs.constants.O_RDWR);
+      fd = fs.openSync(path, flags);
     } catch (e) {
       if ((e as { code?: string }).code !== "ENOENT") throw fsError(e, "open", path);
       if (!create) return undefined;
       try {
-        fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+        fd = fs.openSync(path, flags | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
         created = true;
       } catch (e2) {
         throw fsError(e2, "create", path);
@@ -344,7 +354,7 @@ export class PosixIo extends NodeFiles implements Io {
         });
       }
       if (created) this.syncDirectory(dirname(path));
-      return new PosixJournal(path, fd, st.size);
+      return new PosixJournal(path, fd, st.size, writeThrough);
     } catch (e) {
       fs.closeSync(fd);
       throw e;

@@ -55,11 +55,12 @@ function overlapped(offset: number): Uint8Array {
   return ov;
 }
 
-function openHandle(path: string, disposition: number): number {
+function openHandle(path: string, disposition: number, flags = 0): number {
   const k = lib();
   const access = WIN32.GENERIC_READ | WIN32.GENERIC_WRITE;
   const share = WIN32.FILE_SHARE_READ | WIN32.FILE_SHARE_WRITE | WIN32.FILE_SHARE_DELETE;
-  return k.CreateFileW(wide(path), access >>> 0, share, 0, disposition, WIN32.FILE_ATTRIBUTE_NORMAL, 0);
+  const attributes = (WIN32.FILE_ATTRIBUTE_NORMAL | flags) >>> 0;
+  return k.CreateFileW(wide(path), access >>> 0, share, 0, disposition, attributes, 0);
 }
 
 interface View {
@@ -141,6 +142,10 @@ class Win32Journal implements JournalFile {
     if (!lib().FlushFileBuffers(this.#h)) throw winError("FlushFileBuffers", this.path);
   }
 
+  syncAsync(): Promise<void> {
+    return Promise.resolve(this.sync());
+  }
+
   #setEnd(size: number): void {
     const info = new Uint8Array(8);
     const dv = new DataView(info.buffer);
@@ -203,8 +208,12 @@ class Win32Journal implements JournalFile {
 export class Win32Io extends NodeFiles implements Io {
   readonly kind = "win32";
 
-  openJournal(path: string, create: boolean): JournalFile | undefined {
-    const h = openHandle(path, create ? WIN32.OPEN_ALWAYS : WIN32.OPEN_EXISTING);
+  openJournal(path: string, create: boolean, writeThrough = false): JournalFile | undefined {
+    const h = openHandle(
+      path,
+      create ? WIN32.OPEN_ALWAYS : WIN32.OPEN_EXISTING,
+      writeThrough ? WIN32.FILE_FLAG_WRITE_THROUGH : 0,
+    );
     if (h === WIN32.INVALID_HANDLE_VALUE || h === 0) {
       const err = winError("CreateFileW", path);
       if (!create && err.errno === "ENOENT") return undefined;

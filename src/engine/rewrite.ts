@@ -1,0 +1,317 @@
+/**
+ * The rewriter: copies the live records of a snapshot into a new journal, in
+ * bounded steps, and then the records written since the snapshot. Compaction
+ * switches to the result; a backup renames it to its target.
+ *
+ * Each moved record keeps its version: a PUT gets an ORIGIN field holding the
+ * version it had (its old position plus the old file's version base), so a
+ * check made with a version read before the rewrite still holds after it. The
+ * new file's version base starts past every old version, so new writes get
+ * versions above all of them.
+ *
+ * Memory stays bounded: records stream through one write buffer of a few MiB;
+ * the new file's index is built as records are written (a second index for
+ * the duration, not a copy of the data).
+ *
+ * @module
+ */
+import { EmdbError } from "../errors.ts";
+import { encodeHeader, type Header, HEADER_BYTES } from "../format/header.ts";
+import {
+  checkedLength,
+  FLAG_KEY_TEXT,
+  innerLength,
+  KIND_BATCH,
+  KIND_CHECKPOINT,
+  KIND_PUT,
+  RECORD_HEADER_BYTES,
+  recordExpiry,
+  recordFlags,
+  recordKeyLen,
+  recordKeyStart,
+  recordNs,
+  recordOrigin,
+  recordValueLen,
+  recordValueStart,
+} from "../format/record.ts";
+import { type HashSnapshot, slotOffset } from "../index/hash_index.ts";
+import type { OrderedCursor, OrderedSnapshot } from "../index/ordered_index.ts";
+import type { JournalFile } from "../io/io.ts";
+import { Keyspace } from "./keyspace.ts";
+import type { Space } from "./space.ts";
+import { RecordWriter } from "./writer.ts";
+
+/** Bytes buffered before a write to the new file. */
+const CHUNK = 2 * 1024 * 1024;
+const ALIGN = 64 * 1024;
+
+/** One namespace of the snapshot, and where the copy stands in it. */
+interface SpaceCopy {
+  id: number;
+  name: string;
+  /** Hash-order walk (when the ordered index was not built). */
+  hash: HashSnapshot | undefined;
+  shard: number;
+  slot: number;
+  /** Key-order walk (when it was): the new file then holds the namespace in key order. */
+  ordered: OrderedSnapshot | undefined;
+  cursor: OrderedCursor | undefined;
+  /** New offsets in key order, for the new ordered index. */
+  order: number[];
+  declared: boolean;
+}
+
+/** What the rewriter reads from: the live journal as of the snapshot. */
+export interface RewriteSource {
+  ks: Keyspace;
+  header: Header;
+  /** End of the source journal's data when the snapshot was taken. */
+  end: number;
+  path: string | undefined;
+}
+
+/** Copies a snapshot of a keyspace into a new journal file. */
+export class Rewriter {
+  readonly file: JournalFile;
+  readonly ks: Keyspace;
+  readonly header: Header;
+  /** Where the next record goes in the new file. */
+  end: number = HEADER_BYTES;
+  /** How far into the source journal the new file reflects (the snapshot's end, then the catch-up's). */
+  copiedTo: number;
+  #src: RewriteSource;
+  #w = new RecordWriter();
+  #pos = 0;
+  #spaces: SpaceCopy[];
+  #space = 0;
+  #snapshotDone = false;
+
+  /**
+   * Starts a rewrite: writes the new header and freezes every namespace.
+   *
+   * @param src The source journal.
+   * @param file The new, empty journal file.
+   * @param header The new file's header.
+   */
+  constructor(src: RewriteSource, file: JournalFile, header: Header) {
+    this.#src = src;
+    this.file = file;
+    this.header = header;
+    this.copiedTo = src.end;
+    if (file.size > 0) file.truncate(0);
+    const estimate = HEADER_BYTES + src.ks.liveBytes() + 8 * src.ks.liveRecords() + 64 * src.ks.spaces.size;
+    file.grow(Math.ceil(estimate / ALIGN) * ALIGN);
+    file.write(encodeHeader(header), 0);
+    this.ks = new Keyspace(src.ks.k0, src.ks.k1);
+    this.ks.setWindows(file.windows);
+    // Ids of dropped namespaces are not handed out again while this handle lives.
+    this.ks.maxNsId = src.ks.maxNsId;
+    this.#spaces = [...src.ks.spaces.values()].map((s) => this.#freeze(s));
+  }
+
+  #freeze(s: Space): SpaceCopy {
+    const ordered = s.ordered.built ? s.ordered.snapshot() : undefined;
+    return {
+      id: s.id,
+      name: s.name,
+      hash: ordered ? undefined : s.hash.snapshot(),
+      shard: 0,
+      slot: 0,
+      ordered,
+      cursor: ordered?.seek(new Uint8Array(0), 0, -1, false),
+      order: [],
+      declared: s.id === 0,
+    };
+  }
+
+  /** Releases the snapshots (after the copy, or when the rewrite is abandoned). */
+  release(): void {
+    for (const c of this.#spaces) {
+      c.hash?.release();
+      c.ordered?.release();
+      c.hash = undefined;
+      c.ordered = undefined;
+    }
+  }
+
+  /** Whether every record of the snapshot is in the new file. */
+  get snapshotDone(): boolean {
+    return this.#snapshotDone;
+  }
+
+  /**
+   * Copies live records of the snapshot until about `budget` bytes were written.
+   *
+   * @param now The clock's time: records expired by then are dropped.
+   * @returns True when the snapshot is fully copied.
+   * @throws {EmdbError} `CORRUPTED` when a record to copy is damaged.
+   */
+  copySnapshot(budget: number, now: number): boolean {
+    const stopAt = this.end + this.#pos + budget;
+    while (this.#space < this.#spaces.length) {
+      const c = this.#spaces[this.#space]!;
+      if (!c.declared) {
+        this.#w.reserve(this.#pos + RECORD_HEADER_BYTES + 1024, this.#pos);
+        this.#pos += this.#w.namespace(this.#pos, c.id, c.name);
+        this.ks.restoreSpace(c.id, c.name);
+        c.declared = true;
+      }
+      for (;;) {
+        if (this.end + this.#pos >= stopAt) {
+          this.#flushChunk();
+          return false;
+        }
+        const off = this.#nextOffset(c);
+        if (off < 0) break;
+        this.#copyRecord(c, off, now);
+        if (this.#pos >= CHUNK) this.#flushChunk();
+      }
+      this.#flushChunk();
+      const space = this.ks.space(c.id)!;
+      if (c.ordered !== undefined) {
+        space.ordered.load(Float64Array.from(c.order), c.order.length);
+        c.order = [];
+      }
+      c.hash?.release();
+      c.ordered?.release();
+      c.hash = undefined;
+      c.ordered = undefined;
+      this.#space++;
+    }
+    this.#snapshotDone = true;
+    return true;
+  }
+
+  #nextOffset(c: SpaceCopy): number {
+    if (c.cursor !== undefined) return c.cursor.next();
+    const shards = c.hash!.shards;
+    while (c.shard < shards.length) {
+      const t = shards[c.shard]!;
+      while (c.slot < t.length) {
+        const w0 = t[c.slot]!;
+        const w1 = t[c.slot + 1]!;
+        c.slot += 2;
+        if ((w0 | w1) !== 0) return slotOffset(w0, w1);
+      }
+      c.shard++;
+      c.slot = 0;
+    }
+    return -1;
+  }
+
+  #damaged(off: number): EmdbError {
+    const where = this.#src.path ?? "(in memory)";
+    return new EmdbError("CORRUPTED", `Cannot rewrite "${where}": the record at byte ${off} is damaged`, {
+      path: this.#src.path,
+      offset: off,
+    });
+  }
+
+  #copyRecord(c: SpaceCopy, off: number, now: number): void {
+    const src = this.#src.ks;
+    const buf = src.bufAt(off);
+    const p = src.localAt(off);
+    const expires = recordExpiry(buf, p);
+    if (expires !== 0 && expires <= now) return;
+    if (!src.verify(off, this.#src.end)) throw this.#damaged(off);
+    const newOff = this.end + this.#pos;
+    const len = this.#putMoved(buf, p, off, c.id);
+    const space = this.ks.space(c.id)!;
+    const ks = recordKeyStart(buf, p);
+    space.hash.insertUnique(src.hash(buf, ks, recordKeyLen(buf, p)), newOff);
+    space.liveBytes += len;
+    if (expires !== 0) space.expiry.push(expires, newOff);
+    if (c.ordered !== undefined) c.order.push(newOff);
+  }
+
+  /** Encodes a copy of the PUT at `p` (source offset `off`) with its version kept; returns its length. */
+  #putMoved(buf: Uint8Array, p: number, off: number, nsId: number): number {
+    const ks = recordKeyStart(buf, p);
+    const kl = recordKeyLen(buf, p);
+    const vs = recordValueStart(buf, p);
+    const vl = recordValueLen(buf, p);
+    const origin = recordOrigin(buf, p);
+    const version = origin >= 0 ? origin : this.#src.header.versionBase + off;
+    this.#w.reserve(this.#pos + RECORD_HEADER_BYTES + 16 + kl + vl + 8, this.#pos);
+    const len = this.#w.putBytes(
+      this.#pos,
+      nsId,
+      (recordFlags(buf, p) & FLAG_KEY_TEXT) !== 0,
+      buf.subarray(ks, ks + kl),
+      buf.subarray(vs, vs + vl),
+      recordExpiry(buf, p),
+      version,
+    );
+    this.#pos += len;
+    return len;
+  }
+
+  /** Writes the buffered records to the new file. */
+  #flushChunk(): void {
+    if (this.#pos === 0) return;
+    const need = this.end + this.#pos;
+    if (need > this.file.size) this.file.grow(Math.ceil((need + (need >> 3)) / ALIGN) * ALIGN);
+    this.file.write(this.#w.buf.subarray(0, this.#pos), this.end);
+    this.ks.verified.addRange(this.end, need);
+    this.end = need;
+    this.#pos = 0;
+    this.ks.setWindows(this.file.windows);
+    if (this.#w.buf.length > 4 * CHUNK) this.#w.shrink();
+  }
+
+  /**
+   * Copies the records the source journal received since the snapshot (up to
+   * `to`), each re-encoded with its version kept, and applies them to the new
+   * index through the keyspace's one apply path.
+   *
+   * @param to End of the source journal's data now.
+   * @param now The clock's time.
+   */
+  catchUp(to: number, now: number): void {
+    this.#flushChunk();
+    const src = this.#src.ks;
+    let pos = this.copiedTo;
+    while (pos < to) {
+      const buf = src.bufAt(pos);
+      const p = src.localAt(pos);
+      const len = checkedLength(buf, p, p + (to - pos), false);
+      // These records were written by this handle since the snapshot, so they are verified already.
+      if (len < 0 || !src.verify(pos, to)) throw this.#damaged(pos);
+      if (buf[p + 4] !== KIND_CHECKPOINT) {
+        if (buf[p + 4] === KIND_BATCH) this.#moveBatch(buf, p, pos, len);
+        else this.#moveOne(buf, p, pos, len);
+        const newOff = this.end;
+        this.#flushChunk();
+        this.ks.apply(this.ks.bufAt(newOff), this.ks.localAt(newOff), newOff, now);
+      }
+      pos += len;
+    }
+    this.copiedTo = to;
+  }
+
+  /** Re-encodes one record (a PUT with its version kept; others as they are). */
+  #moveOne(buf: Uint8Array, p: number, off: number, len: number): void {
+    if (buf[p + 4] === KIND_PUT) {
+      this.#putMoved(buf, p, off, recordNs(buf, p));
+      return;
+    }
+    this.#w.reserve(this.#pos + len, this.#pos);
+    this.#w.buf.set(buf.subarray(p, p + len), this.#pos);
+    this.#pos += len;
+  }
+
+  /** Re-encodes a batch at the start of the (empty) write buffer. */
+  #moveBatch(buf: Uint8Array, p: number, off: number, len: number): void {
+    this.#w.reserve(RECORD_HEADER_BYTES, 0);
+    this.#pos = RECORD_HEADER_BYTES;
+    let count = 0;
+    const end = p + len;
+    for (let q = p + RECORD_HEADER_BYTES; q < end; count++) {
+      const l = innerLength(buf, q, end);
+      if (l < 0) throw this.#damaged(off);
+      this.#moveOne(buf, q, off + (q - p), l);
+      q += l;
+    }
+    this.#w.sealBatch(this.#pos, count);
+  }
+}

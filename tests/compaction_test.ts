@@ -231,3 +231,30 @@ for (const step of ["backup-copy", "backup-renamed"] as const) {
     assert.deepEqual(readdirSync(dirname(path)).filter((f) => f.endsWith(".compact")), []);
   });
 }
+
+test("autoCompact starts a compaction by itself once garbage passes the ratio (off by default)", async () => {
+  using off = Emdb.openInMemory();
+  using db = Emdb.openInMemory({ autoCompact: { garbageRatio: 0.5, minGarbageBytes: 1024 * 1024 } });
+  for (let i = 0; i < 30_000; i++) {
+    db.set(`k${i % 100}`, "x".repeat(100));
+    off.set(`k${i % 100}`, "x".repeat(100));
+  }
+  for (let spin = 0; spin < 10_000 && db.stats().compactions === 0; spin++) {
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.ok(db.stats().compactions >= 1, "a compaction ran");
+  assert.ok(db.stats().garbageBytes < off.stats().garbageBytes / 10, "most garbage is gone");
+  assert.equal(db.size, 100);
+  assert.equal(off.stats().compactions, 0);
+  assert.throws(() => Emdb.openInMemory({ autoCompact: { garbageRatio: 2 } }), RangeError);
+  assert.throws(() => Emdb.openInMemory({ autoCompact: { ratio: 0.5 } as never }), TypeError);
+});
+
+test("a zero-copy view taken before a compaction reads as length 0 after the switch, never crashing", async (t) => {
+  const r = await runFixture("view_compact_child.ts", [tempDbPath(t)], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /before compaction: hello/);
+  assert.match(r.stdout, /after compaction: length 0/);
+  assert.match(r.stdout, /the value itself: hello/);
+  assert.match(r.stdout, /exit-ok/);
+});

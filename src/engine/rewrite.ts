@@ -280,24 +280,43 @@ export class Rewriter {
       if (buf[p + 4] !== KIND_CHECKPOINT) {
         if (buf[p + 4] === KIND_BATCH) this.#moveBatch(buf, p, pos, len);
         else this.#moveOne(buf, p, pos, len);
-        const newOff = this.end;
-        this.#flushChunk();
-        this.ks.apply(this.ks.bufAt(newOff), this.ks.localAt(newOff), newOff, now);
+        if (this.#pos > 0) {
+          const newOff = this.end;
+          this.#flushChunk();
+          this.ks.apply(this.ks.bufAt(newOff), this.ks.localAt(newOff), newOff, now);
+        }
       }
       pos += len;
     }
     this.copiedTo = to;
   }
 
-  /** Re-encodes one record (a PUT with its version kept; others as they are). */
-  #moveOne(buf: Uint8Array, p: number, off: number, len: number): void {
+  /**
+   * Whether a PUT written since the snapshot was overwritten by a later PUT of
+   * the same key (then it need not be copied). The latest PUT of a key is
+   * always copied, even expired or followed by a deletion: it carries the
+   * key's fate.
+   */
+  #superseded(buf: Uint8Array, p: number, off: number): boolean {
+    const src = this.#src.ks;
+    const space = src.spaces.get(recordNs(buf, p));
+    if (space === undefined) return false;
+    const ks = recordKeyStart(buf, p);
+    const kl = recordKeyLen(buf, p);
+    return space.hash.find(src.hash(buf, ks, kl), buf, ks, kl, src) > off;
+  }
+
+  /** Re-encodes one record (a PUT with its version kept; others as they are); returns false when skipped. */
+  #moveOne(buf: Uint8Array, p: number, off: number, len: number): boolean {
     if (buf[p + 4] === KIND_PUT) {
+      if (this.#superseded(buf, p, off)) return false;
       this.#putMoved(buf, p, off, recordNs(buf, p));
-      return;
+      return true;
     }
     this.#w.reserve(this.#pos + len, this.#pos);
     this.#w.buf.set(buf.subarray(p, p + len), this.#pos);
     this.#pos += len;
+    return true;
   }
 
   /** Re-encodes a batch at the start of the (empty) write buffer. */
@@ -306,12 +325,13 @@ export class Rewriter {
     this.#pos = RECORD_HEADER_BYTES;
     let count = 0;
     const end = p + len;
-    for (let q = p + RECORD_HEADER_BYTES; q < end; count++) {
+    for (let q = p + RECORD_HEADER_BYTES; q < end;) {
       const l = innerLength(buf, q, end);
       if (l < 0) throw this.#damaged(off);
-      this.#moveOne(buf, q, off + (q - p), l);
+      if (this.#moveOne(buf, q, off + (q - p), l)) count++;
       q += l;
     }
-    this.#w.sealBatch(this.#pos, count);
+    if (count === 0) this.#pos = 0;
+    else this.#w.sealBatch(this.#pos, count);
   }
 }

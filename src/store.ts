@@ -209,9 +209,10 @@ export abstract class KvStore {
 
   /**
    * **Unsafe, zero-copy read.** Returns a view straight into the database's
-   * memory map instead of a copy. The view stays readable until `close()`;
-   * after that it reads as length 0 (or zeros, if its buffer was transferred):
-   * holding or reading it never crashes the process. It is read-only memory:
+   * memory map instead of a copy. The view stays readable until `close()` or
+   * until a compaction switches files; after that it reads as length 0 (or
+   * zeros, if its buffer was transferred): holding or reading it never crashes
+   * the process. It is read-only memory:
    * never write through it. Prefer {@linkcode KvStore.get} unless profiling
    * shows the copy matters.
    *

@@ -41,6 +41,8 @@ import type { OpenedFrom, Recovered } from "./open.ts";
 import { MAX_NAMESPACES, type Space } from "./space.ts";
 import { RecordWriter } from "./writer.ts";
 import { compact } from "./compact.ts";
+import { Generations } from "./generations.ts";
+import { type PolicyHost, WritePolicy } from "./write_policy.ts";
 
 const MIN_STEP = 1024 * 1024;
 /**
@@ -66,13 +68,6 @@ export type ManyEntry = readonly [Key, Value] | readonly [Key, Value, unknown];
 
 function closedError(path: string | undefined): EmdbError {
   return new EmdbError("CLOSED", `Cannot use database${path ? ` "${path}"` : ""}: it is closed`, { path });
-}
-
-/** A journal file and the keyspace over it; iterators pin the one they started on. */
-interface Generation {
-  file: JournalFile;
-  ks: Keyspace;
-  pins: number;
 }
 
 /** What a rewrite installs when compaction switches files. */
@@ -104,17 +99,12 @@ export class Engine {
   #busy: string | undefined;
   #kbuf = new Uint8Array(3 * MAX_KEY_BYTES + 8);
   #w = new RecordWriter();
-  /** The current journal and the older ones that iterators still read (retired when their last pin goes). */
-  #current: Generation;
-  #older: Generation[] = [];
-  /** When the interval flush policy's timer is armed, its handle. */
-  #timer: { unref?: () => void } | undefined;
-  #lastSync = performance.now();
+  /** The current journal and the older ones that iterators still read. */
+  #gens: Generations;
+  #policy: WritePolicy;
   /** The running compaction, if any (only one runs at a time). */
   maintenance: Promise<unknown> | undefined;
-  /** Journal offset at which to look again whether automatic compaction is due. */
-  #nextAutoCheck = 0;
-  /** Set by a failed automatic compaction (reported in stats; the next one retries). */
+  /** Set by a failed automatic compaction (the next one retries). */
   autoCompactError: unknown;
   /** Completed compactions of this handle. */
   compactions = 0;
@@ -140,7 +130,31 @@ export class Engine {
     this.#replayedBytes = r.replayedBytes;
     this.#gen = file.generation;
     this.#ks.setWindows(file.windows);
-    this.#current = { file, ks: r.keyspace, pins: 0 };
+    this.#gens = new Generations(file, r.keyspace);
+    this.#policy = new WritePolicy(this.#policyHost(), opts.flushPolicy, opts.autoCompact);
+  }
+
+  #policyHost(): PolicyHost {
+    // deno-lint-ignore no-this-alias
+    const engine = this;
+    return {
+      get closed() {
+        return engine.#closed;
+      },
+      get dirty() {
+        return engine.#dirty;
+      },
+      flush: () => this.flush(),
+      dataBytes: () => this.#end - HEADER_BYTES,
+      liveBytes: () => this.#ks.liveBytes(),
+      startCompaction: () => {
+        if (this.maintenance !== undefined || this.#busy !== undefined) return;
+        this.autoCompactError = undefined;
+        compact(this, false).catch((e) => {
+          this.autoCompactError = e;
+        });
+      },
+    };
   }
 
   /** Whether `close()` has run. */
@@ -309,49 +323,8 @@ export class Engine {
     const off = this.#append(len, batch);
     this.#ks.apply(this.#w.buf, 0, off, now);
     if (len > 1024 * 1024) this.#w.shrink();
-    const policy = this.opts.flushPolicy;
-    if (policy === "always") this.flush();
-    else if (typeof policy === "object") this.#intervalFlush(policy.interval);
-    if (this.#end >= this.#nextAutoCheck) this.#autoCompact();
+    this.#policy.afterWrite(this.#end);
     return off;
-  }
-
-  /**
-   * The interval policy, without a background thread: a write flushes at once
-   * when the last sync is older than the interval, and otherwise arms a timer
-   * (unref'd, so it never keeps the process alive) that flushes when it fires.
-   */
-  #intervalFlush(interval: number): void {
-    if (performance.now() - this.#lastSync >= interval) {
-      this.flush();
-      return;
-    }
-    if (this.#timer !== undefined) return;
-    const t = setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#closed || !this.#dirty) return;
-      try {
-        this.flush();
-      } catch {
-        // The next write's flush reports the failure.
-      }
-    }, interval) as unknown as { unref?: () => void };
-    t.unref?.();
-    this.#timer = t;
-  }
-
-  /** Starts a compaction in the background when garbage passes the configured ratio. */
-  #autoCompact(): void {
-    const auto = this.opts.autoCompact;
-    this.#nextAutoCheck = this.#end + 1024 * 1024;
-    if (auto === undefined || this.maintenance !== undefined || this.#busy !== undefined) return;
-    const data = this.#end - HEADER_BYTES;
-    const garbage = data - this.#ks.liveBytes();
-    if (garbage < auto.minGarbageBytes || garbage < auto.garbageRatio * data) return;
-    this.autoCompactError = undefined;
-    this.maintenance = compact(this, false).catch((e) => {
-      this.autoCompactError = e;
-    });
   }
 
   /**
@@ -556,7 +529,7 @@ export class Engine {
     this.#file.sync();
     this.#dirty = false;
     this.#sinceSync = 0;
-    this.#lastSync = performance.now();
+    this.#policy.synced();
   }
 
   // ---- generations: compaction switches journals while iterators read the old one ------------
@@ -569,29 +542,8 @@ export class Engine {
    */
   pin(): { ks: Keyspace; end: number; release: () => void } {
     this.check();
-    const g = this.#current;
-    g.pins++;
-    let pinned = true;
-    return {
-      ks: g.ks,
-      end: this.#end,
-      release: () => {
-        if (!pinned) return;
-        pinned = false;
-        if (--g.pins === 0 && g !== this.#current) this.#retire(g);
-      },
-    };
-  }
-
-  /** Retires an older journal no iterator reads any more. */
-  #retire(g: Generation): void {
-    this.#older = this.#older.filter((x) => x !== g);
-    g.ks.setWindows([]);
-    try {
-      g.file.retire();
-    } finally {
-      g.file.close();
-    }
+    const pin = this.#gens.pin();
+    return { ks: pin.ks, end: this.#end, release: pin.release };
   }
 
   /** What a rewrite needs from the current journal, pinned until `release()`. */
@@ -606,7 +558,6 @@ export class Engine {
    * journal is retired now, or when the last iterator reading it ends.
    */
   install(next: Installed): void {
-    const old = this.#current;
     this.#file = next.file;
     this.#ks = next.ks;
     this.#header = next.header;
@@ -616,10 +567,8 @@ export class Engine {
     this.#checkpointEnd = 0;
     this.#dirty = false;
     this.#sinceSync = 0;
-    this.#current = { file: next.file, ks: next.ks, pins: 0 };
     this.compactions++;
-    if (old.pins === 0) this.#retire(old);
-    else this.#older.push(old);
+    this.#gens.replace(next.file, next.ks);
   }
 
   /** Appends a checkpoint marker, flushes, and writes `<path>.hint`. */
@@ -678,14 +627,8 @@ export class Engine {
       error = e;
     }
     this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer as unknown as number);
-    for (const g of [...this.#older]) {
-      try {
-        this.#retire(g);
-      } catch (e) {
-        error ??= e;
-      }
-    }
+    this.#policy.stop();
+    error ??= this.#gens.retireOlder();
     try {
       this.#file.retire();
       this.#ks.setWindows([]);

@@ -133,6 +133,42 @@ for (const name of CIPHER_NAMES) {
   });
 }
 
+// OpenSSL's EVP AEAD through FFI (not used by src/crypto: a candidate for the lead, see the
+// report). One EVP_CIPHER_CTX per direction keeps the key schedule; a record is 5 calls.
+// Skipped when libcrypto.so.3 does not load (macOS, Windows, no OpenSSL 3, no --allow-ffi).
+const openSsl = await loadOpenSsl();
+if (openSsl) {
+  const ctl = new Uint8Array(4);
+  const sealed = new Uint8Array(166), back = new Uint8Array(150), tag = sealed.subarray(150);
+  for (const name of CIPHER_NAMES) {
+    const L = openSsl;
+    const cipher = name === "aes-256-gcm" ? L.EVP_aes_256_gcm() : L.EVP_chacha20_poly1305();
+    const ec = L.EVP_CIPHER_CTX_new(), dc = L.EVP_CIPHER_CTX_new();
+    L.EVP_EncryptInit_ex(ec, cipher, null, key, nonce);
+    L.EVP_DecryptInit_ex(dc, cipher, null, key, nonce);
+    const seal = () => {
+      L.EVP_EncryptInit_ex(ec, null, null, null, nonce);
+      L.EVP_EncryptUpdate(ec, null, ctl, aad, aad.length);
+      L.EVP_EncryptUpdate(ec, sealed, ctl, value, value.length);
+      L.EVP_EncryptFinal_ex(ec, back, ctl);
+      return L.EVP_CIPHER_CTX_ctrl(ec, 0x10, /* GET_TAG */ 16, tag);
+    };
+    const open = () => {
+      L.EVP_DecryptInit_ex(dc, null, null, null, nonce);
+      L.EVP_DecryptUpdate(dc, null, ctl, aad, aad.length);
+      L.EVP_DecryptUpdate(dc, back, ctl, sealed, value.length); // not authenticated until Final says 1
+      L.EVP_CIPHER_CTX_ctrl(dc, 0x11, /* SET_TAG */ 16, tag);
+      return L.EVP_DecryptFinal_ex(dc, back, ctl);
+    };
+    seal();
+    const reference = new Uint8Array(166);
+    createAead(name, key, "noble").seal(nonce, value, aad, reference, 0);
+    if (sealed.join() !== reference.join() || open() !== 1) throw new Error(`OpenSSL ${name} disagrees with noble`);
+    bench(`${name} seal 150 B + 40 B AAD (OpenSSL 3 EVP via FFI, candidate)`, 20000, seal);
+    bench(`${name} open 150 B + 40 B AAD (OpenSSL 3 EVP via FFI, candidate)`, 20000, open);
+  }
+}
+
 // --- nonces ---
 {
   const buf = new Uint8Array(12);
@@ -184,6 +220,57 @@ for (const name of CIPHER_NAMES) {
   });
   bench("createAead aes-256-gcm (per open)", 5000, () => createAead("aes-256-gcm", key).destroy());
   bench("createLookupTagger (per open)", 5000, () => macMod.createLookupTagger(key).destroy());
+}
+
+// deno-lint-ignore no-explicit-any
+type Fn = (...args: any[]) => number;
+interface OpenSsl {
+  EVP_CIPHER_CTX_new: Fn;
+  EVP_aes_256_gcm: Fn;
+  EVP_chacha20_poly1305: Fn;
+  EVP_EncryptInit_ex: Fn;
+  EVP_DecryptInit_ex: Fn;
+  EVP_EncryptUpdate: Fn;
+  EVP_DecryptUpdate: Fn;
+  EVP_EncryptFinal_ex: Fn;
+  EVP_DecryptFinal_ex: Fn;
+  EVP_CIPHER_CTX_ctrl: Fn;
+}
+
+/** Binds the few EVP calls with the runtime's own FFI; undefined when the library does not load. */
+async function loadOpenSsl(): Promise<OpenSsl | undefined> {
+  // "p" = pointer held as an opaque value, "b" = a buffer or null, "i" = int.
+  const table: Record<keyof OpenSsl, [string[], string]> = {
+    EVP_CIPHER_CTX_new: [[], "p"],
+    EVP_aes_256_gcm: [[], "p"],
+    EVP_chacha20_poly1305: [[], "p"],
+    EVP_EncryptInit_ex: [["p", "p", "p", "b", "b"], "i"],
+    EVP_DecryptInit_ex: [["p", "p", "p", "b", "b"], "i"],
+    EVP_EncryptUpdate: [["p", "b", "b", "b", "i"], "i"],
+    EVP_DecryptUpdate: [["p", "b", "b", "b", "i"], "i"],
+    EVP_EncryptFinal_ex: [["p", "b", "b"], "i"],
+    EVP_DecryptFinal_ex: [["p", "b", "b"], "i"],
+    EVP_CIPHER_CTX_ctrl: [["p", "i", "i", "b"], "i"],
+  };
+  try {
+    if (isBun) {
+      const spec = "bun:ffi";
+      const { dlopen } = await import(spec);
+      const t: Record<string, string> = { p: "ptr", b: "ptr", i: "i32" };
+      const symbols = Object.fromEntries(
+        Object.entries(table).map(([k, [a, r]]) => [k, { args: a.map((x) => t[x]), returns: t[r] }]),
+      );
+      return dlopen("libcrypto.so.3", symbols).symbols as OpenSsl;
+    }
+    const t: Record<string, string> = { p: "pointer", b: "buffer", i: "i32" };
+    const symbols = Object.fromEntries(
+      Object.entries(table).map(([k, [a, r]]) => [k, { parameters: a.map((x) => t[x]), result: t[r] }]),
+    );
+    return G.Deno.dlopen("libcrypto.so.3", symbols).symbols as OpenSsl;
+  } catch (e) {
+    console.error(`OpenSSL candidate skipped: ${(e as Error).message}`);
+    return undefined;
+  }
 }
 
 // --- report ---

@@ -29,6 +29,10 @@
  * - `CONFLICT`: a transaction's `check` failed: the key changed since the
  *   version it was checked against. Nothing was written.
  * - `NAMESPACE_DROPPED`: the namespace of this handle was dropped.
+ * - `KEY_MISMATCH`: the encryption key or passphrase is not this database's.
+ * - `KEY_REQUIRED`: the database is encrypted and no key or passphrase was given.
+ * - `NOT_ENCRYPTED`: a key or passphrase was given for a database that is not
+ *   encrypted (use `Emdb.enableEncryption` to encrypt it).
  */
 export type EmdbErrorCode =
   | "CLOSED"
@@ -44,7 +48,10 @@ export type EmdbErrorCode =
   | "UNSUPPORTED"
   | "BUSY"
   | "CONFLICT"
-  | "NAMESPACE_DROPPED";
+  | "NAMESPACE_DROPPED"
+  | "KEY_MISMATCH"
+  | "KEY_REQUIRED"
+  | "NOT_ENCRYPTED";
 
 /** Extra facts attached to an {@linkcode EmdbError}. */
 export interface EmdbErrorDetails {

@@ -53,6 +53,17 @@ export interface EmdbOptions {
   /** When writes become durable; see {@linkcode FlushPolicy}. Default `"manual"`. */
   flushPolicy?: FlushPolicy;
   /**
+   * Encrypt every record (keys included) with authenticated encryption; see
+   * {@linkcode EncryptionOptions}. A new database is created encrypted; an
+   * encrypted one needs the same key or passphrase (`KEY_MISMATCH` otherwise,
+   * `KEY_REQUIRED` without). Default: none (plaintext).
+   */
+  encryption?: EncryptionOptions;
+  /** The cipher of a new encrypted database. Default `"aes-256-gcm"`; an existing one keeps its own. */
+  cipher?: Cipher;
+  /** Argon2id costs for a new passphrase-protected database. */
+  kdf?: KdfOptions;
+  /**
    * Compact automatically when garbage passes a ratio (see {@linkcode AutoCompactOptions}).
    * Default: off. `true` uses the defaults.
    */
@@ -90,6 +101,25 @@ export interface AutoCompactOptions {
   minGarbageBytes?: number;
 }
 
+/**
+ * At-rest encryption: a raw 32-byte key, or a passphrase stretched with
+ * Argon2id (its salt and parameters are stored in the file).
+ */
+export type EncryptionOptions = { key: Uint8Array } | { passphrase: string | Uint8Array };
+
+/** The ciphers an encrypted database can use. */
+export type Cipher = "aes-256-gcm" | "chacha20-poly1305";
+
+/** Argon2id cost settings for a new passphrase-protected database (the defaults: 19,456 KiB, 2 passes, 1 lane). */
+export interface KdfOptions {
+  /** Memory in KiB. */
+  memoryKiB?: number;
+  /** Passes over the memory. */
+  passes?: number;
+  /** Lanes. */
+  parallelism?: number;
+}
+
 /** {@linkcode EmdbOptions} with every default filled in. */
 export interface ResolvedOptions {
   create: boolean;
@@ -101,6 +131,9 @@ export interface ResolvedOptions {
   clock: () => number;
   flushPolicy: FlushPolicy;
   autoCompact: Required<AutoCompactOptions> | undefined;
+  encryption: EncryptionOptions | undefined;
+  cipher: Cipher | undefined;
+  kdf: Required<KdfOptions>;
   appName: string | undefined;
   databaseName: string | undefined;
   dataRoot: string | undefined;
@@ -116,6 +149,9 @@ const DEFAULTS: ResolvedOptions = {
   clock: Date.now,
   flushPolicy: "manual",
   autoCompact: undefined,
+  encryption: undefined,
+  cipher: undefined,
+  kdf: { memoryKiB: 19_456, passes: 2, parallelism: 1 },
   appName: undefined,
   databaseName: undefined,
   dataRoot: undefined,
@@ -160,6 +196,39 @@ function expectBoolean(key: string, v: unknown): boolean {
 function expectName(key: string, v: unknown): string {
   if (typeof v !== "string") throw new TypeError(`Option "${key}" must be a string, got ${typeof v}`);
   return v;
+}
+
+function checkEncryption(v: unknown): EncryptionOptions {
+  if (v === null || typeof v !== "object") throw new TypeError(`Option "encryption" must be { key } or { passphrase }`);
+  const keys = Object.keys(v);
+  if (keys.length === 1 && keys[0] === "key") {
+    const key = (v as { key: unknown }).key;
+    if (!(key instanceof Uint8Array) || key.length !== 32) {
+      throw new RangeError(`Option "encryption.key" must be a 32-byte Uint8Array`);
+    }
+    return { key };
+  }
+  if (keys.length === 1 && keys[0] === "passphrase") {
+    const p = (v as { passphrase: unknown }).passphrase;
+    if ((typeof p !== "string" && !(p instanceof Uint8Array)) || p.length === 0) {
+      throw new RangeError(`Option "encryption.passphrase" must be a non-empty string or Uint8Array`);
+    }
+    return { passphrase: p };
+  }
+  throw new TypeError(`Option "encryption" must be exactly { key } or { passphrase }, got keys ${keys.join(", ")}`);
+}
+
+function checkKdf(v: unknown): Required<KdfOptions> {
+  if (v === null || typeof v !== "object") throw new TypeError(`Option "kdf" must be an object`);
+  const out = { ...DEFAULTS.kdf };
+  for (const [k, x] of Object.entries(v)) {
+    if (k !== "memoryKiB" && k !== "passes" && k !== "parallelism") throw new TypeError(`Unknown option "kdf.${k}"`);
+    if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 1) {
+      throw new RangeError(`Option "kdf.${k}" must be a positive integer, got ${x}`);
+    }
+    out[k] = x;
+  }
+  return out;
 }
 
 function checkFlushPolicy(v: unknown): FlushPolicy {
@@ -261,6 +330,20 @@ export function resolveOptions(options: EmdbOptions | undefined): ResolvedOption
         break;
       case "autoCompact":
         out.autoCompact = checkAutoCompact(value);
+        break;
+      case "encryption":
+        out.encryption = checkEncryption(value);
+        break;
+      case "cipher":
+        if (value !== "aes-256-gcm" && value !== "chacha20-poly1305") {
+          throw new TypeError(
+            `Option "cipher" must be "aes-256-gcm" or "chacha20-poly1305", got ${JSON.stringify(value)}`,
+          );
+        }
+        out.cipher = value;
+        break;
+      case "kdf":
+        out.kdf = checkKdf(value);
         break;
       case "appName":
       case "databaseName":

@@ -168,7 +168,7 @@ export abstract class KvStore {
     const off = this.engine.find(this.space(), key);
     if (off < 0) return undefined;
     try {
-      return strictUtf8.decode(this.engine.valueView(off));
+      return strictUtf8.decode(this.engine.valueBytes(off));
     } catch (e) {
       if (e instanceof EmdbError) throw e;
       throw new TypeError("The stored value is not valid UTF-8; read it with get()");
@@ -199,7 +199,7 @@ export abstract class KvStore {
     if (!(target instanceof Uint8Array)) throw new TypeError("getInto() needs a Uint8Array target");
     const off = this.engine.find(this.space(), key);
     if (off < 0) return -1;
-    const v = this.engine.valueView(off);
+    const v = this.engine.valueBytes(off);
     if (v.length > target.length) {
       throw new RangeError(`getInto() target holds ${target.length} bytes; the value needs ${v.length}`);
     }
@@ -218,7 +218,8 @@ export abstract class KvStore {
    *
    * @param key The key.
    * @returns A view of the value, or `undefined`.
-   * @throws {EmdbError} `CLOSED`, `CORRUPTED`.
+   * @throws {EmdbError} `CLOSED`, `CORRUPTED`; `UNSUPPORTED` on an encrypted database (the mapping holds
+   *   ciphertext: read with `get()`).
    *
    * @example
    * ```ts

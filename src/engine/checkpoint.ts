@@ -7,6 +7,14 @@
 import type { Io } from "../io/io.ts";
 import { encodeHint, type HintSpace } from "./hint.ts";
 import type { Keyspace } from "./keyspace.ts";
+import type { Keyring } from "../crypto/keyring.ts";
+import { createLookupTagger } from "../crypto/mac.ts";
+
+/** The HMAC that authenticates an encrypted database's checkpoint file. */
+export function hintMac(keyring: Keyring): (bytes: Uint8Array) => Uint8Array {
+  const tagger = createLookupTagger(keyring.hintKey, 32);
+  return (bytes) => tagger.tag(bytes);
+}
 
 /**
  * Writes `<path>.hint` atomically (temp file, sync, rename, sync the folder).
@@ -40,9 +48,11 @@ export function writeCheckpoint(
       hashes: entries.hashes,
       offsets: entries.offsets,
       expiring: Float64Array.from(expiring),
-      ordered: space.ordered.built ? space.ordered.export() : undefined,
+      // An encrypted database keeps no ordered list on disk: it would reveal the order of its keys.
+      ordered: space.ordered.built && ks.crypto === undefined ? space.ordered.export() : undefined,
     });
   }
-  const bytes = encodeHint({ fileId, covered, marker, nonce, k0: ks.k0, k1: ks.k1, derivedKey: false, spaces });
-  io.writeFileAtomic(`${path}.hint`, bytes);
+  const keyring = ks.crypto?.keyring;
+  const hint = { fileId, covered, marker, nonce, k0: ks.k0, k1: ks.k1, derivedKey: keyring !== undefined, spaces };
+  io.writeFileAtomic(`${path}.hint`, encodeHint(hint, keyring === undefined ? undefined : hintMac(keyring)));
 }

@@ -28,6 +28,7 @@ import type { JournalFile, LockHandle } from "../io/io.ts";
 import type { Engine } from "./engine.ts";
 import { acquireLock } from "./lockfile.ts";
 import { Rewriter } from "./rewrite.ts";
+import type { Keyring } from "../crypto/keyring.ts";
 
 /** Bytes copied per step before yielding to the event loop. */
 const STEP = 2 * 1024 * 1024;
@@ -74,7 +75,12 @@ function* copySnapshot(engine: Engine, rw: Rewriter): Generator<Step, void, void
   }
 }
 
-function* compactionSteps(engine: Engine): Generator<Step, CompactionResult, void> {
+/** A rewrite to other keys (encryption admin): the keyring to seal with, or `undefined` for plaintext. */
+export interface RekeyTarget {
+  keyring: Keyring | undefined;
+}
+
+function* compactionSteps(engine: Engine, target?: RekeyTarget): Generator<Step, CompactionResult, void> {
   const started = performance.now();
   const src = engine.rewriteSource();
   const io = engine.io;
@@ -86,7 +92,7 @@ function* compactionSteps(engine: Engine): Generator<Step, CompactionResult, voi
   try {
     file = io.openJournal(tmp, true, engine.opts.flushPolicy === "writeThrough")!;
     const header = newHeader(src.header, src.end);
-    const rw = new Rewriter(src, file, header);
+    const rw = new Rewriter(src, file, header, target === undefined ? src.ks.crypto?.keyring : target.keyring);
     yield* copySnapshot(engine, rw);
     // Writes went on meanwhile: follow them until little is left.
     for (let i = 0; i < 64 && engine.end - rw.copiedTo > SMALL; i++) {
@@ -101,7 +107,7 @@ function* compactionSteps(engine: Engine): Generator<Step, CompactionResult, voi
     file.sync();
     io.rename(tmp, journal);
     if (engine.path !== undefined) io.syncDirectory(dirname(engine.path));
-    engine.install({ file, ks: rw.ks, header, end: rw.end });
+    engine.install({ file, ks: rw.ks, header: rw.header, end: rw.end });
     installed = true;
     return { bytesBefore: src.end, bytesAfter: rw.end, ms: performance.now() - started };
   } finally {
@@ -143,7 +149,7 @@ function* backupSteps(engine: Engine, target: string): Generator<Step, void, voi
   try {
     io.remove(tmp);
     file = io.openJournal(tmp, true)!;
-    const rw = new Rewriter(src, file, newHeader(src.header, src.end));
+    const rw = new Rewriter(src, file, newHeader(src.header, src.end), src.ks.crypto?.keyring);
     yield* copySnapshot(engine, rw);
     yield { kind: "sync", file };
     file.sync();
@@ -194,11 +200,16 @@ async function runAsync<T>(steps: Generator<Step, T, void>): Promise<T> {
  *
  * @param engine The engine.
  * @param sync Run without yielding.
+ * @param target Other keys to seal the result with (synchronous only: encryption admin).
  * @returns What it did.
  */
-export function compact(engine: Engine, sync: true): CompactionResult;
+export function compact(engine: Engine, sync: true, target?: RekeyTarget): CompactionResult;
 export function compact(engine: Engine, sync: false): Promise<CompactionResult>;
-export function compact(engine: Engine, sync: boolean): CompactionResult | Promise<CompactionResult> {
+export function compact(
+  engine: Engine,
+  sync: boolean,
+  target?: RekeyTarget,
+): CompactionResult | Promise<CompactionResult> {
   engine.check();
   const running = engine.maintenance as Promise<CompactionResult> | undefined;
   if (sync) {
@@ -207,7 +218,7 @@ export function compact(engine: Engine, sync: boolean): CompactionResult | Promi
         path: engine.path,
       });
     }
-    return runSync(compactionSteps(engine));
+    return runSync(compactionSteps(engine, target));
   }
   if (running !== undefined) return running;
   const p = runAsync(compactionSteps(engine)).finally(() => {

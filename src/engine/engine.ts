@@ -25,7 +25,6 @@ import {
   RECORD_HEADER_BYTES,
   recordExpiry,
   recordFlags,
-  recordKeyLen,
   recordKeyStart,
   recordOrigin,
   recordValueLen,
@@ -40,6 +39,7 @@ import type { Keyspace } from "./keyspace.ts";
 import type { OpenedFrom, Recovered } from "./open.ts";
 import { MAX_NAMESPACES, type Space } from "./space.ts";
 import { RecordWriter } from "./writer.ts";
+import { LOOKUP_TAG_BYTES, splitPut } from "./record_crypto.ts";
 import { compact } from "./compact.ts";
 import { Generations } from "./generations.ts";
 import { type PolicyHost, WritePolicy } from "./write_policy.ts";
@@ -130,6 +130,7 @@ export class Engine {
     this.#replayedBytes = r.replayedBytes;
     this.#gen = file.generation;
     this.#ks.setWindows(file.windows);
+    this.#w.crypto = r.keyspace.crypto;
     this.#gens = new Generations(file, r.keyspace);
     this.#policy = new WritePolicy(this.#policyHost(), opts.flushPolicy, opts.autoCompact);
   }
@@ -210,22 +211,45 @@ export class Engine {
 
   // ---- reads -------------------------------------------------------------------------------
 
-  /** Finds the live record of a key; returns its offset or -1. Leaves the key's bytes in the key buffer. */
+  /**
+   * Finds the live record of a key; returns its offset or -1. Leaves the key's
+   * index bytes (the key, or its lookup tag when encrypted) in the key buffer,
+   * their length in `probeLen`.
+   */
   find(space: Space, key: Key): number {
     if (this.#closed) throw closedError(this.path);
     const kb = this.#kbuf;
-    const klen = writeKey(key, kb, 0);
+    let klen = writeKey(key, kb, 0);
     const ks = this.#ks;
+    if (ks.crypto !== undefined) klen = this.#tagProbe(space, kb, 0, klen);
+    this.probeLen = klen;
     const off = space.hash.find(ks.hash(kb, 0, klen), kb, 0, klen, ks);
     if (off < 0) return -1;
     return this.#expired(off) ? -1 : off;
+  }
+
+  /** Length of the key bytes {@linkcode Engine.find} left in the key buffer. */
+  probeLen = 0;
+  #tagBuf = new Uint8Array(16);
+
+  /** Replaces `key[start, start + len)` in the key buffer by its lookup tag; returns the tag's length. */
+  #tagProbe(space: Space, key: Uint8Array, start: number, len: number): number {
+    this.#ks.crypto!.tagInto(space.id, key, start, len, this.#tagBuf, 0);
+    this.#kbuf.set(this.#tagBuf, 0);
+    return LOOKUP_TAG_BYTES;
   }
 
   /** Finds the live record of key bytes; returns its offset or -1. */
   findBytes(space: Space, key: Uint8Array): number {
     if (this.#closed) throw closedError(this.path);
     const ks = this.#ks;
-    const off = space.hash.find(ks.hash(key, 0, key.length), key, 0, key.length, ks);
+    let probe = key;
+    let len = key.length;
+    if (ks.crypto !== undefined) {
+      len = this.#tagProbe(space, key, 0, key.length);
+      probe = this.#kbuf;
+    }
+    const off = space.hash.find(ks.hash(probe, 0, len), probe, 0, len, ks);
     if (off < 0) return -1;
     return this.#expired(off) ? -1 : off;
   }
@@ -239,33 +263,79 @@ export class Engine {
     return recordExpiry(buf, p) <= this.opts.clock();
   }
 
-  /** Verifies the record at `off` (once per handle); throws `CORRUPTED` when it is damaged. */
-  verified(off: number): void {
-    if (!this.#ks.verify(off, this.#end)) {
-      throw new EmdbError(
-        "CORRUPTED",
-        `Cannot read from "${this.path ?? "(in memory)"}": the record at byte ${off} is damaged`,
-        { path: this.path, offset: off },
-      );
-    }
+  #damaged(off: number, why: string): EmdbError {
+    return new EmdbError(
+      "CORRUPTED",
+      `Cannot read from "${this.path ?? "(in memory)"}": the record at byte ${off} ${why}`,
+      {
+        path: this.path,
+        offset: off,
+      },
+    );
   }
 
-  /** A view of the value of the (verified) record at `off`. */
-  valueView(off: number): Uint8Array {
+  /** Verifies the record at `off` (once per handle); throws `CORRUPTED` when it is damaged. */
+  verified(off: number): void {
+    if (!this.#ks.verify(off, this.#end)) throw this.#damaged(off, "is damaged");
+  }
+
+  /** Whether records are encrypted. */
+  get encrypted(): boolean {
+    return this.#ks.crypto !== undefined;
+  }
+
+  /**
+   * The value of the (verified, authenticated) record at `off`: a view of the
+   * mapping, or for an encrypted record a view of a scratch buffer valid until
+   * the next read. Callers copy what they keep.
+   */
+  valueBytes(off: number): Uint8Array {
     this.verified(off);
-    const buf = this.#ks.bufAt(off);
-    const p = this.#ks.localAt(off);
+    const ks = this.#ks;
+    if (ks.crypto !== undefined) return this.#opened(off).value;
+    const buf = ks.bufAt(off);
+    const p = ks.localAt(off);
     const vs = recordValueStart(buf, p);
     return buf.subarray(vs, vs + recordValueLen(buf, p));
   }
 
+  /** The decrypted key and value of the encrypted PUT at `off` (views of a scratch buffer). */
+  #opened(off: number): { key: Uint8Array; value: Uint8Array } {
+    const plain = this.#ks.openPut(off);
+    const parts = plain === undefined ? undefined : splitPut(plain);
+    if (parts === undefined) throw this.#damaged(off, "failed authentication (tampered, or moved from elsewhere)");
+    return parts;
+  }
+
+  /** A view straight into the mapping (refused for encrypted records, whose bytes there are ciphertext). */
+  valueView(off: number): Uint8Array {
+    if (this.encrypted) {
+      throw new EmdbError("UNSUPPORTED", "Cannot give a view of an encrypted value: read it with get() (a copy)", {
+        path: this.path,
+      });
+    }
+    return this.valueBytes(off);
+  }
+
   /** A copy of the value of the (verified) record at `off`. */
   valueCopy(off: number): Uint8Array {
+    return this.valueBytes(off).slice();
+  }
+
+  /** A copy of the key and value of the (verified) record at `off`. */
+  entryCopy(off: number): { key: Uint8Array; value: Uint8Array; keyText: boolean } {
     this.verified(off);
-    const buf = this.#ks.bufAt(off);
-    const p = this.#ks.localAt(off);
+    const ks = this.#ks;
+    const buf = ks.bufAt(off);
+    const p = ks.localAt(off);
+    const keyText = (recordFlags(buf, p) & FLAG_KEY_TEXT) !== 0;
+    if (ks.crypto !== undefined) {
+      const { key, value } = this.#opened(off);
+      return { key: key.slice(), value: value.slice(), keyText };
+    }
+    const k0 = recordKeyStart(buf, p);
     const vs = recordValueStart(buf, p);
-    return buf.slice(vs, vs + recordValueLen(buf, p));
+    return { key: buf.slice(k0, vs), value: buf.slice(vs, vs + recordValueLen(buf, p)), keyText };
   }
 
   /** The version of the record at `off`: its origin when it was moved by a compaction, else its position. */
@@ -337,7 +407,7 @@ export class Engine {
     this.#beginWrite();
     const w = this.#w;
     w.reserve(w.putBound(key, value), 0);
-    const len = w.put(0, space.id, key, value, expires);
+    const len = w.put(0, space.id, key, value, expires, this.#end);
     this.#commit(len, false, now);
   }
 
@@ -349,19 +419,18 @@ export class Engine {
   delete(space: Space, key: Key): boolean {
     this.#beginWrite();
     const off = this.find(space, key);
+    const klen = this.probeLen;
     if (off < 0) {
       // An expired key is gone already: forget it without writing anything.
       const kb = this.#kbuf;
-      const klen = writeKey(key, kb, 0);
       if (space.hash.find(this.#ks.hash(kb, 0, klen), kb, 0, klen, this.#ks) >= 0) {
         this.#ks.evictExpired(space, this.opts.clock());
       }
       return false;
     }
-    const klen = recordKeyLen(this.#ks.bufAt(off), this.#ks.localAt(off));
     const w = this.#w;
-    w.reserve(RECORD_HEADER_BYTES + klen + 8, 0);
-    const len = w.deleteBytes(0, space.id, this.#kbuf, 0, klen);
+    w.reserve(w.smallBound(klen), 0);
+    const len = w.deleteBytes(0, space.id, this.#kbuf, 0, klen, typeof key === "string", this.#end, this.encrypted);
     this.#commit(len, false, 0);
     return true;
   }
@@ -400,7 +469,7 @@ export class Engine {
           );
         }
         w.reserve(pos + bound, pos);
-        pos += w.put(pos, space.id, key, value, expires);
+        pos += w.put(pos, space.id, key, value, expires, this.#end + pos);
         count++;
       }
     } finally {
@@ -427,22 +496,22 @@ export class Engine {
     let pos = RECORD_HEADER_BYTES;
     let count = 0;
     for (const [id, name] of creates) {
-      w.reserve(pos + RECORD_HEADER_BYTES + 1024, pos);
-      pos += w.namespace(pos, id, name);
+      w.reserve(pos + w.smallBound(1024), pos);
+      pos += w.namespace(pos, id, name, this.#end + pos);
       count++;
     }
     for (const op of writes) {
       if (op.value === undefined) {
         if (this.findBytes(op.space, op.key) < 0) continue;
-        w.reserve(pos + RECORD_HEADER_BYTES + op.key.length + 8, pos);
-        pos += w.deleteBytes(pos, op.space.id, op.key, 0, op.key.length);
+        w.reserve(pos + w.smallBound(op.key.length), pos);
+        pos += w.deleteBytes(pos, op.space.id, op.key, 0, op.key.length, op.keyText, this.#end + pos);
       } else {
-        const bound = RECORD_HEADER_BYTES + 16 + op.key.length + op.value.length + 8;
+        const bound = w.smallBound(16 + op.key.length) + op.value.length + 2;
         if (pos + bound > MAX_FRAME_BYTES) {
           throw new RangeError(`Transaction too large: over ${MAX_FRAME_BYTES} bytes; split it`);
         }
         w.reserve(pos + bound, pos);
-        pos += w.putBytes(pos, op.space.id, op.keyText, op.key, op.value, op.expires, -1);
+        pos += w.putBytes(pos, op.space.id, op.keyText, op.key, op.value, op.expires, -1, this.#end + pos);
       }
       count++;
     }
@@ -455,8 +524,8 @@ export class Engine {
   /** Removes every key of a namespace, durably (one CLEAR record, then a flush). */
   clear(space: Space): void {
     this.#beginWrite();
-    this.#w.reserve(RECORD_HEADER_BYTES, 0);
-    this.#commit(this.#w.clear(0, space.id), false, 0);
+    this.#w.reserve(this.#w.smallBound(0), 0);
+    this.#commit(this.#w.clear(0, space.id, this.#end), false, 0);
     this.flush();
   }
 
@@ -470,15 +539,11 @@ export class Engine {
     const off = this.find(space, key);
     if (off < 0) return false;
     const ks = this.#ks;
-    const buf = ks.bufAt(off);
-    const p = ks.localAt(off);
-    if ((recordFlags(buf, p) & FLAG_EXPIRES) === 0) return false;
-    const value = this.valueView(off);
-    const k0 = recordKeyStart(buf, p);
-    const keyBytes = buf.subarray(k0, k0 + recordKeyLen(buf, p));
+    if ((recordFlags(ks.bufAt(off), ks.localAt(off)) & FLAG_EXPIRES) === 0) return false;
+    const e = this.entryCopy(off);
     const w = this.#w;
-    w.reserve(RECORD_HEADER_BYTES + 16 + keyBytes.length + value.length + 8, 0);
-    const len = w.putBytes(0, space.id, (recordFlags(buf, p) & FLAG_KEY_TEXT) !== 0, keyBytes, value, 0, -1);
+    w.reserve(w.smallBound(16 + e.key.length) + e.value.length + 2, 0);
+    const len = w.putBytes(0, space.id, e.keyText, e.key, e.value, 0, -1, this.#end);
     this.#commit(len, false, 0);
     return true;
   }
@@ -507,16 +572,16 @@ export class Engine {
       });
     }
     const id = this.nextNamespaceId();
-    this.#w.reserve(RECORD_HEADER_BYTES + 1024, 0);
-    this.#commit(this.#w.namespace(0, id, name), false, 0);
+    this.#w.reserve(this.#w.smallBound(1024), 0);
+    this.#commit(this.#w.namespace(0, id, name, this.#end), false, 0);
     return this.#ks.spaces.get(id)!;
   }
 
   /** Drops a namespace and all its keys, durably (a NAMESPACE record with an empty name, then a flush). */
   dropNamespace(space: Space): void {
     this.#beginWrite();
-    this.#w.reserve(RECORD_HEADER_BYTES + 8, 0);
-    this.#commit(this.#w.namespace(0, space.id, ""), false, 0);
+    this.#w.reserve(this.#w.smallBound(0), 0);
+    this.#commit(this.#w.namespace(0, space.id, "", this.#end), false, 0);
     this.flush();
   }
 
@@ -560,6 +625,7 @@ export class Engine {
   install(next: Installed): void {
     this.#file = next.file;
     this.#ks = next.ks;
+    this.#w.crypto = next.ks.crypto;
     this.#header = next.header;
     this.#end = next.end;
     this.#gen = next.file.generation;
@@ -608,7 +674,7 @@ export class Engine {
       openedFrom: this.#openedFrom,
       replayedBytes: this.#replayedBytes,
       compactions: this.compactions,
-      encrypted: false,
+      encrypted: this.#ks.crypto !== undefined,
     };
   }
 

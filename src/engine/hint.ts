@@ -15,7 +15,8 @@
  * 40      8   marker         u64 LE, offset of the CHECKPOINT record that ends at `covered`
  * 48     16   nonce          that record's 16 random bytes
  * 64      8   hash key       2 × u32 LE, the key the hashes below were computed with (0 when derived)
- * 72      4   flags          u32 LE, bit 0: the hash key is derived from the encryption key, not stored
+ * 72      4   flags          u32 LE, bit 0: the hash key is derived from the encryption key, not stored;
+ *                              bit 1: the file ends with an HMAC (encrypted databases)
  * 76      4   reserved       0
  * 80      …   sections, one per namespace:
  *               ns id u32, name length u32, name (UTF-8) padded to 4 bytes,
@@ -23,8 +24,13 @@
  *               entries × (hash u32, offset u64),
  *               expiring × (offset u64, expires at u64),
  *               ordered × offset u64 (key order)
+ * [end-36 32]  mac            HMAC-SHA256 of every byte before it under the hint key (with flags bit 1)
  * end-4   4   crc            u32 LE, CRC-32C of every byte before it
  * ```
+ *
+ * An encrypted database's checkpoint stores no hash key (it is derived from
+ * the encryption key), no ordered list (it would reveal the order of the
+ * encrypted keys), and is authenticated by an HMAC: a forged one is refused.
  *
  * The marker record is appended to the journal by the checkpoint itself; a
  * checkpoint is used only when the journal holds that very record (16 random
@@ -34,7 +40,7 @@
  *
  * @module
  */
-import { crc32c, crc32cWords } from "../format/crc32c.ts";
+import { crc32cWords } from "../format/crc32c.ts";
 import { MARKER_BYTES, u32 } from "../format/record.ts";
 
 const MAGIC = "EMDBHNT2";
@@ -83,9 +89,9 @@ function align4(n: number): number {
  * @param hint What to write.
  * @returns The file content.
  */
-export function encodeHint(hint: Hint): Uint8Array {
+export function encodeHint(hint: Hint, mac?: (bytes: Uint8Array) => Uint8Array): Uint8Array {
   const names = hint.spaces.map((s) => enc.encode(s.name));
-  let size = HEAD + 4;
+  let size = HEAD + 4 + (mac === undefined ? 0 : MAC_BYTES);
   hint.spaces.forEach((s, i) => {
     size += 8 + align4(names[i]!.length) + 24;
     size += s.hashes.length * 12 + (s.expiring.length / 2) * 16 + (s.ordered?.length ?? 0) * 8;
@@ -102,7 +108,7 @@ export function encodeHint(hint: Hint): Uint8Array {
   out.set(hint.nonce.subarray(0, MARKER_BYTES), 48);
   dv.setUint32(64, hint.derivedKey ? 0 : hint.k0 >>> 0, true);
   dv.setUint32(68, hint.derivedKey ? 0 : hint.k1 >>> 0, true);
-  dv.setUint32(72, hint.derivedKey ? 1 : 0, true);
+  dv.setUint32(72, (hint.derivedKey ? 1 : 0) | (mac === undefined ? 0 : 2), true);
   let p = HEAD;
   hint.spaces.forEach((s, i) => {
     const name = names[i]!;
@@ -128,9 +134,15 @@ export function encodeHint(hint: Hint): Uint8Array {
       for (let j = 0; j < s.ordered.length; j++, p += 8) putU64(w, p, s.ordered[j]!);
     }
   });
+  if (mac !== undefined) {
+    out.set(mac(out.subarray(0, p)), p);
+    p += MAC_BYTES;
+  }
   w[p >> 2] = crc32cWords(out, new Int32Array(out.buffer), 0, p);
   return out;
 }
+
+const MAC_BYTES = 32;
 
 function putU64(w: Uint32Array, p: number, v: number): void {
   w[p >> 2] = v >>> 0;
@@ -149,7 +161,7 @@ function getU64(w: Uint32Array, p: number): number {
  * @param file The file content.
  * @returns The checkpoint, or `undefined` when it is damaged or not a checkpoint.
  */
-export function decodeHint(file: Uint8Array): Hint | undefined {
+export function decodeHint(file: Uint8Array, mac?: (bytes: Uint8Array) => Uint8Array): Hint | undefined {
   if (!littleEndian || file.length < HEAD + 4 || file.length % 4 !== 0) return undefined;
   // Word access needs 4-byte alignment; a small file may sit at any offset of a pooled buffer.
   const bytes = file.byteOffset % 4 === 0 ? file : file.slice();
@@ -160,6 +172,18 @@ export function decodeHint(file: Uint8Array): Hint | undefined {
   if (u32(bytes, end) !== crc32cWords(bytes, words, 0, end)) return undefined;
   if (w[2] !== VERSION) return undefined;
   const count = w[3]!;
+  // Authenticated files (and only they) end with an HMAC, which must verify before anything else is trusted.
+  let end2 = end;
+  if ((w[18]! & 2) !== 0) {
+    if (mac === undefined || end < HEAD + MAC_BYTES) return undefined;
+    end2 = end - MAC_BYTES;
+    const expect = mac(bytes.subarray(0, end2));
+    let diff = 0;
+    for (let i = 0; i < MAC_BYTES; i++) diff |= expect[i]! ^ bytes[end2 + i]!;
+    if (diff !== 0) return undefined;
+  } else if (mac !== undefined) {
+    return undefined;
+  }
   const hint: Hint = {
     fileId: bytes.slice(16, 32),
     covered: getU64(w, 32),
@@ -174,20 +198,20 @@ export function decodeHint(file: Uint8Array): Hint | undefined {
   let p = HEAD;
   try {
     for (let i = 0; i < count; i++) {
-      if (p + 8 > end) return undefined;
+      if (p + 8 > end2) return undefined;
       const nsId = w[p >> 2]!;
       const nameLen = w[(p >> 2) + 1]!;
-      if (nameLen > 1024 || p + 8 + nameLen > end) return undefined;
+      if (nameLen > 1024 || p + 8 + nameLen > end2) return undefined;
       const name = dec.decode(bytes.subarray(p + 8, p + 8 + nameLen));
       p += 8 + align4(nameLen);
-      if (p + 24 > end) return undefined;
+      if (p + 24 > end2) return undefined;
       const liveBytes = getU64(w, p);
       const n = w[(p >> 2) + 2]!;
       const nExp = w[(p >> 2) + 3]!;
       const nOrd = w[(p >> 2) + 4]!;
       p += 24;
       const need = n * 12 + nExp * 16 + (nOrd === NOT_BUILT ? 0 : nOrd * 8);
-      if (need > end - p) return undefined;
+      if (need > end2 - p) return undefined;
       const hashes = new Uint32Array(n);
       const offsets = new Float64Array(n);
       for (let j = 0; j < n; j++, p += 12) {
@@ -209,10 +233,5 @@ export function decodeHint(file: Uint8Array): Hint | undefined {
   } catch {
     return undefined;
   }
-  return p === end ? hint : undefined;
-}
-
-/** CRC-32C of a whole byte array (exported for tests that forge checkpoints). */
-export function hintCrc(bytes: Uint8Array, end: number): number {
-  return crc32c(bytes, 0, end);
+  return p === end2 ? hint : undefined;
 }

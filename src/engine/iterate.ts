@@ -20,12 +20,12 @@ import {
   recordKeyLen,
   recordKeyStart,
   recordValueLen,
-  recordValueStart,
 } from "../format/record.ts";
 import { type HashSnapshot, slotOffset } from "../index/hash_index.ts";
 import type { OrderedCursor, OrderedSnapshot } from "../index/ordered_index.ts";
 import type { Keyspace } from "./keyspace.ts";
 import type { Space } from "./space.ts";
+import { splitPut } from "./record_crypto.ts";
 
 /** What an iterator yields for each entry. */
 export type Yield = "entries" | "keys" | "values";
@@ -105,23 +105,34 @@ abstract class SnapshotIterator<T> implements IterableIterator<T> {
         );
       }
       this.#left--;
-      return { done: false, value: this.#read(buf, p) as T };
+      return { done: false, value: this.#read(buf, p, off) as T };
     }
   }
 
-  #read(buf: Uint8Array, p: number): Entry | Key | Uint8Array {
-    if (this.#yield === "values") {
-      const vs = recordValueStart(buf, p);
-      return buf.slice(vs, vs + recordValueLen(buf, p));
+  #read(buf: Uint8Array, p: number, off: number): Entry | Key | Uint8Array {
+    const text = (buf[p + 5]! & FLAG_KEY_TEXT) !== 0;
+    const what = this.#yield;
+    const ks = this.#src.ks;
+    if (ks.crypto !== undefined) {
+      const plain = ks.openPut(off);
+      const parts = plain === undefined ? undefined : splitPut(plain);
+      if (parts === undefined) {
+        this.return();
+        throw new EmdbError(
+          "CORRUPTED",
+          `Cannot read from "${this.#src.path ?? "(in memory)"}": the record at byte ${off} failed authentication`,
+          { path: this.#src.path, offset: off },
+        );
+      }
+      if (what === "values") return parts.value.slice();
+      const key = text ? keyText.decode(parts.key) : parts.key.slice();
+      return what === "keys" ? key : [key, parts.value.slice()];
     }
-    const ks = recordKeyStart(buf, p);
-    const kl = recordKeyLen(buf, p);
-    const key = (buf[p + 5]! & FLAG_KEY_TEXT) !== 0
-      ? keyText.decode(buf.subarray(ks, ks + kl))
-      : buf.slice(ks, ks + kl);
-    if (this.#yield === "keys") return key;
-    const vs = ks + kl;
-    return [key, buf.slice(vs, vs + recordValueLen(buf, p))];
+    const k0 = recordKeyStart(buf, p);
+    const vs = k0 + recordKeyLen(buf, p);
+    if (what === "values") return buf.slice(vs, vs + recordValueLen(buf, p));
+    const key = text ? keyText.decode(buf.subarray(k0, vs)) : buf.slice(k0, vs);
+    return what === "keys" ? key : [key, buf.slice(vs, vs + recordValueLen(buf, p))];
   }
 
   return(): IteratorResult<T> {

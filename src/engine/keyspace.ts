@@ -15,7 +15,8 @@ import type { KeySource } from "../index/hash_index.ts";
 import type { OrderedKeySource } from "../index/ordered_index.ts";
 import { WINDOW_BYTES } from "../io/io.ts";
 import {
-  checkedLength,
+  ENCRYPTED_FLAGS,
+  FLAG_ENCRYPTED,
   innerLength,
   KIND_BATCH,
   KIND_CHECKPOINT,
@@ -23,14 +24,18 @@ import {
   KIND_DELETE,
   KIND_NAMESPACE,
   KIND_PUT,
+  KNOWN_FLAGS,
   RECORD_HEADER_BYTES,
   recordExpiry,
   recordKeyLen,
   recordKeyStart,
   recordLength,
   recordNs,
+  recordValueLen,
+  recordValueStart,
   verifyRecord,
 } from "../format/record.ts";
+import type { RecordCrypto } from "./record_crypto.ts";
 import { MAX_NAMESPACES, Space } from "./space.ts";
 import { VerifiedSet } from "./verified.ts";
 
@@ -60,14 +65,23 @@ export class Keyspace implements KeySource, OrderedKeySource {
   readonly k1: number;
   /** Highest namespace id ever bound (the next new one is above it). */
   maxNsId = 0;
+  /** Seals and opens records, when the database is encrypted. */
+  readonly crypto: RecordCrypto | undefined;
+  /** The flag bits this file's records may carry. */
+  readonly knownFlags: number;
+  /** Plaintext keys of encrypted records, decrypted for the ordered index (by offset). */
+  #plainKeys: Map<number, Uint8Array> = new Map();
 
   /**
    * @param k0 Hash key word 0 (random per database, or derived from the encryption key).
    * @param k1 Hash key word 1.
+   * @param crypto Seals and opens records, for an encrypted database.
    */
-  constructor(k0: number, k1: number) {
+  constructor(k0: number, k1: number, crypto?: RecordCrypto) {
     this.k0 = k0;
     this.k1 = k1;
+    this.crypto = crypto;
+    this.knownFlags = crypto === undefined ? KNOWN_FLAGS : ENCRYPTED_FLAGS;
     this.main = new Space(0, "", this);
     this.spaces.set(0, this.main);
   }
@@ -108,17 +122,28 @@ export class Keyspace implements KeySource, OrderedKeySource {
     return true;
   }
 
+  #keyOut = new Int32Array(2);
+
   compareRecords(a: number, b: number): number {
-    const ba = this.bufAt(a);
-    const pa = this.localAt(a);
-    return -this.compareRecordTo(b, ba, recordKeyStart(ba, pa), recordKeyLen(ba, pa));
+    const ka = this.keyAt(a, this.#keyOut);
+    const sa = this.#keyOut[0]!;
+    return -this.compareRecordTo(b, ka, sa, this.#keyOut[1]!);
   }
 
   compareRecordTo(offset: number, key: Uint8Array, start: number, len: number): number {
-    const buf = this.bufAt(offset);
-    const p = this.localAt(offset);
-    const ks = recordKeyStart(buf, p);
-    const kl = recordKeyLen(buf, p);
+    let buf: Uint8Array;
+    let ks: number;
+    let kl: number;
+    if (this.crypto === undefined) {
+      buf = this.bufAt(offset);
+      const p = this.localAt(offset);
+      ks = recordKeyStart(buf, p);
+      kl = recordKeyLen(buf, p);
+    } else {
+      buf = this.plainKey(offset);
+      ks = 0;
+      kl = buf.length;
+    }
     const n = kl < len ? kl : len;
     for (let i = 0; i < n; i++) {
       const d = buf[ks + i]! - key[start + i]!;
@@ -128,11 +153,47 @@ export class Keyspace implements KeySource, OrderedKeySource {
   }
 
   keyAt(offset: number, out: Int32Array): Uint8Array {
+    if (this.crypto !== undefined) {
+      const key = this.plainKey(offset);
+      out[0] = 0;
+      out[1] = key.length;
+      return key;
+    }
     const buf = this.bufAt(offset);
     const p = this.localAt(offset);
     out[0] = recordKeyStart(buf, p);
     out[1] = recordKeyLen(buf, p);
     return buf;
+  }
+
+  /**
+   * The plaintext of the encrypted PUT at `offset`, or `undefined` when it fails authentication.
+   * (A view of a scratch buffer: valid until the next call.)
+   */
+  openPut(offset: number): Uint8Array | undefined {
+    const buf = this.bufAt(offset);
+    const p = this.localAt(offset);
+    const vs = recordValueStart(buf, p);
+    return this.crypto!.open(buf, p, vs, recordValueLen(buf, p), offset);
+  }
+
+  /** A record replaced another of the same key: its decrypted key carries over. */
+  #forgetKey(old: number, offset: number): void {
+    const key = this.#plainKeys.get(old);
+    if (key === undefined) return;
+    this.#plainKeys.delete(old);
+    this.#plainKeys.set(offset, key);
+  }
+
+  /** The plaintext key of an encrypted record (decrypted once, then kept; empty when it fails authentication). */
+  plainKey(offset: number): Uint8Array {
+    let key = this.#plainKeys.get(offset);
+    if (key === undefined) {
+      const plain = this.openPut(offset);
+      key = plain === undefined ? new Uint8Array(0) : plain.slice(2, 2 + (plain[0]! | (plain[1]! << 8)));
+      this.#plainKeys.set(offset, key);
+    }
+    return key;
   }
 
   /**
@@ -148,7 +209,8 @@ export class Keyspace implements KeySource, OrderedKeySource {
     const buf = this.windows[k];
     if (buf === undefined) return false;
     const local = offset - k * WINDOW_BYTES;
-    const len = verifyRecord(buf, this.#words[k]!, local, Math.min(buf.length, limit - k * WINDOW_BYTES), false);
+    const end = Math.min(buf.length, limit - k * WINDOW_BYTES);
+    const len = verifyRecord(buf, this.#words[k]!, local, end, false, this.knownFlags);
     if (len < 0) return false;
     this.verified.add(offset);
     return true;
@@ -166,21 +228,39 @@ export class Keyspace implements KeySource, OrderedKeySource {
    *
    * @returns Why the record is unacceptable, or `undefined` when it is fine.
    */
-  check(buf: Uint8Array, p: number, len: number): string | undefined {
-    if (buf[p + 4] !== KIND_BATCH) return this.#checkOne(buf, p, undefined);
+  check(buf: Uint8Array, p: number, len: number, offset: number): string | undefined {
+    if (buf[p + 4] !== KIND_BATCH) return this.#checkOne(buf, p, offset, undefined);
     const declared = new Map<number, boolean>();
     const end = p + len;
-    for (let q = p + RECORD_HEADER_BYTES; q < end; q += innerLength(buf, q, end)) {
-      const reason = this.#checkOne(buf, q, declared);
+    for (let q = p + RECORD_HEADER_BYTES; q < end; q += innerLength(buf, q, end, this.knownFlags)) {
+      const reason = this.#checkOne(buf, q, offset + (q - p), declared);
       if (reason !== undefined) return reason;
     }
     return undefined;
   }
 
+  /** The name of a NAMESPACE record (decrypted when sealed), or `undefined` when it does not authenticate. */
+  #nameBytes(buf: Uint8Array, p: number, offset: number): Uint8Array | undefined {
+    if (this.crypto === undefined) {
+      return buf.subarray(p + RECORD_HEADER_BYTES, p + RECORD_HEADER_BYTES + recordKeyLen(buf, p));
+    }
+    return this.crypto.open(buf, p, p + RECORD_HEADER_BYTES, recordValueLen(buf, p), offset);
+  }
+
   /** One record's rules; `pending` tracks namespaces declared (true) or dropped (false) earlier in a batch. */
-  #checkOne(buf: Uint8Array, p: number, pending: Map<number, boolean> | undefined): string | undefined {
+  #checkOne(buf: Uint8Array, p: number, offset: number, pending: Map<number, boolean> | undefined): string | undefined {
     const kind = buf[p + 4]!;
     if (kind === KIND_CHECKPOINT) return undefined;
+    if (this.crypto !== undefined) {
+      if ((buf[p + 5]! & FLAG_ENCRYPTED) === 0) return "a plaintext record in an encrypted database";
+      // Records that change the keyspace without a value to read later are authenticated now.
+      if (kind !== KIND_PUT && kind !== KIND_NAMESPACE) {
+        const vs = recordValueStart(buf, p);
+        if (this.crypto.open(buf, p, vs, recordValueLen(buf, p), offset) === undefined) {
+          return "a record failed authentication (tampered, or moved from elsewhere)";
+        }
+      }
+    }
     const nsId = recordNs(buf, p);
     if (kind !== KIND_NAMESPACE) {
       if (nsId === 0) return undefined;
@@ -188,9 +268,11 @@ export class Keyspace implements KeySource, OrderedKeySource {
       return known ? undefined : `record uses undeclared namespace ${nsId}`;
     }
     if (nsId === 0) return "namespace record names id 0";
-    const len = recordKeyLen(buf, p);
+    const name = this.#nameBytes(buf, p, offset);
+    if (name === undefined) return "a record failed authentication (tampered, or moved from elsewhere)";
+    const len = name.length;
     try {
-      utf8.decode(buf.subarray(p + RECORD_HEADER_BYTES, p + RECORD_HEADER_BYTES + len));
+      utf8.decode(name);
     } catch {
       return "namespace name is not UTF-8";
     }
@@ -224,7 +306,7 @@ export class Keyspace implements KeySource, OrderedKeySource {
         this.spaces.get(recordNs(buf, p))?.reset();
         break;
       case KIND_NAMESPACE:
-        this.#bind(recordNs(buf, p), utf8.decode(buf.subarray(p + 16, p + 16 + recordKeyLen(buf, p))));
+        this.#bind(recordNs(buf, p), utf8.decode(this.#nameBytes(buf, p, offset)!));
         break;
       case KIND_BATCH: {
         const end = p + RECORD_HEADER_BYTES + (buf[p + 8]! | (buf[p + 9]! << 8) | (buf[p + 10]! << 16) |
@@ -255,6 +337,7 @@ export class Keyspace implements KeySource, OrderedKeySource {
     if (old >= 0) {
       space.liveBytes -= recordLength(this.bufAt(old), this.localAt(old));
       space.ordered.noteReplace(old, offset);
+      if (this.crypto !== undefined) this.#forgetKey(old, offset);
     } else {
       space.ordered.noteInsert(offset);
     }
@@ -267,6 +350,7 @@ export class Keyspace implements KeySource, OrderedKeySource {
     if (old >= 0) {
       space.liveBytes -= recordLength(this.bufAt(old), this.localAt(old));
       space.ordered.noteRemove(old);
+      if (this.crypto !== undefined) this.#plainKeys.delete(old);
     }
     return old;
   }
@@ -365,10 +449,5 @@ export class Keyspace implements KeySource, OrderedKeySource {
     let n = this.verified.byteSize();
     for (const s of this.spaces.values()) n += s.byteSize();
     return n;
-  }
-
-  /** Checks a record's header rules (used by replay). */
-  static checkedLength(buf: Uint8Array, p: number, limit: number): number {
-    return checkedLength(buf, p, limit, false);
   }
 }

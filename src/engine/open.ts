@@ -9,11 +9,13 @@
  * @module
  */
 import { EmdbError } from "../errors.ts";
-import { decodeHeader, encodeHeader, type Header, HEADER_BYTES, MAGIC } from "../format/header.ts";
+import { decodeHeader, encodeHeader, type Header, HEADER_BYTES, HEADER_ENCRYPTED, MAGIC } from "../format/header.ts";
 import {
   checkedLength,
+  ENCRYPTED_FLAGS,
   KIND_CHECKPOINT,
   KIND_PUT,
+  KNOWN_FLAGS,
   MARKER_BYTES,
   RECORD_HEADER_BYTES,
   recordKeyLen,
@@ -24,6 +26,9 @@ import { WINDOW_BYTES } from "../io/io.ts";
 import type { Io, JournalFile } from "../io/io.ts";
 import type { ResolvedOptions } from "../options.ts";
 import { decodeHint, type Hint } from "./hint.ts";
+import { hintMac } from "./checkpoint.ts";
+import { decodeBlock, Keyring, masterKey } from "../crypto/keyring.ts";
+import { RecordCrypto } from "./record_crypto.ts";
 import { Keyspace } from "./keyspace.ts";
 import { replay, Windows } from "./recovery.ts";
 import { MAX_NAMESPACES } from "./space.ts";
@@ -81,13 +86,23 @@ export function newHeader(now: number, versionBase = 0): Header {
   };
 }
 
-function startNew(file: JournalFile, now: number): Recovered {
+function startNew(file: JournalFile, now: number, opts: ResolvedOptions): Recovered {
   if (file.size > 0) file.truncate(0);
   const header = newHeader(now);
+  let ks: Keyspace;
+  if (opts.encryption !== undefined) {
+    const { master, kdf } = masterKey(opts.encryption, undefined, opts.kdf);
+    const keyring = new Keyring(master, opts.cipher ?? "aes-256-gcm", kdf);
+    master.fill(0);
+    header.flags = HEADER_ENCRYPTED;
+    header.encryption = keyring.block(header.fileId);
+    ks = new Keyspace(...keyring.indexKey, new RecordCrypto(keyring, header.fileId));
+  } else {
+    ks = new Keyspace(...randomKey());
+  }
   file.grow(HEADER_BYTES);
   file.write(encodeHeader(header), 0);
   file.sync();
-  const ks = new Keyspace(...randomKey());
   ks.setWindows(file.windows);
   return { keyspace: ks, header, end: HEADER_BYTES, checkpointEnd: 0, openedFrom: "new", replayedBytes: 0 };
 }
@@ -105,6 +120,7 @@ function loadHint(
   w: Windows,
   limit: number,
   fileId: Uint8Array,
+  crypto: RecordCrypto | undefined,
 ): [Keyspace, Hint] | undefined {
   let bytes: Uint8Array | undefined;
   try {
@@ -115,8 +131,11 @@ function loadHint(
     return undefined;
   }
   if (bytes === undefined) return undefined;
-  const hint = decodeHint(bytes);
-  if (hint === undefined || hint.derivedKey || !sameBytes(hint.fileId, fileId)) return undefined;
+  const keyring = crypto?.keyring;
+  const hint = decodeHint(bytes, keyring === undefined ? undefined : hintMac(keyring));
+  if (hint === undefined || hint.derivedKey !== (keyring !== undefined) || !sameBytes(hint.fileId, fileId)) {
+    return undefined;
+  }
   const { covered, marker } = hint;
   if (covered % 8 !== 0 || covered > limit || marker < HEADER_BYTES) return undefined;
   if (marker + RECORD_HEADER_BYTES + MARKER_BYTES !== covered) return undefined;
@@ -128,7 +147,7 @@ function loadHint(
   if (!sameBytes(mbuf.subarray(mp + RECORD_HEADER_BYTES, mp + RECORD_HEADER_BYTES + MARKER_BYTES), hint.nonce)) {
     return undefined;
   }
-  const ks = new Keyspace(hint.k0, hint.k1);
+  const ks = keyring === undefined ? new Keyspace(hint.k0, hint.k1) : new Keyspace(...keyring.indexKey, crypto);
   ks.setWindows(w.bufs);
   if (hint.spaces.length > MAX_NAMESPACES + 1) return undefined;
   // One bit per 8 bytes of the covered journal: an offset listed twice means a forged file.
@@ -152,7 +171,7 @@ function loadHint(
       const off = sp.offsets[i]!;
       const buf = ks.bufAt(off);
       const p = ks.localAt(off);
-      if (checkedLength(buf, p, covered - (off - p), false) < 0) return undefined;
+      if (checkedLength(buf, p, covered - (off - p), false, ks.knownFlags) < 0) return undefined;
       if (buf[p + 4] !== KIND_PUT || recordNs(buf, p) !== sp.nsId) return undefined;
       if (ks.hash(buf, recordKeyStart(buf, p), recordKeyLen(buf, p)) >>> 0 !== sp.hashes[i]) return undefined;
     }
@@ -182,6 +201,60 @@ function loadHint(
 }
 
 /**
+ * The keys of an encrypted database, checked against its header before
+ * anything else is read or written; `undefined` for a plaintext one.
+ *
+ * @throws {EmdbError} `KEY_REQUIRED`, `NOT_ENCRYPTED`, `KEY_MISMATCH`, `INVALID_CONFIG` (the wrong kind of key or
+ *   cipher), `CORRUPTED` (an unreadable encryption block).
+ */
+function unlock(header: Header, opts: ResolvedOptions, label: string, path: string | undefined): Keyring | undefined {
+  const given = opts.encryption;
+  if ((header.flags & HEADER_ENCRYPTED) === 0) {
+    if (given === undefined) return undefined;
+    throw new EmdbError(
+      "NOT_ENCRYPTED",
+      `Cannot open "${label}" with a key: it is not encrypted (Emdb.enableEncryption() encrypts it)`,
+      { path },
+    );
+  }
+  if (given === undefined) {
+    throw new EmdbError("KEY_REQUIRED", `Cannot open "${label}": it is encrypted; give { encryption: { key } }`, {
+      path,
+    });
+  }
+  const block = decodeBlock(header.encryption);
+  if (typeof block === "string") {
+    throw new EmdbError("CORRUPTED", `Cannot open "${label}": its encryption block is damaged (${block})`, {
+      path,
+      offset: 64,
+    });
+  }
+  if (opts.cipher !== undefined && opts.cipher !== block.cipher) {
+    throw new EmdbError(
+      "INVALID_CONFIG",
+      `Cannot open "${label}" with ${opts.cipher}: it is encrypted with ${block.cipher}`,
+      {
+        path,
+      },
+    );
+  }
+  if (("key" in given) !== (block.kdf === undefined)) {
+    const needs = block.kdf === undefined ? "a raw key ({ key })" : "a passphrase ({ passphrase })";
+    throw new EmdbError("INVALID_CONFIG", `Cannot open "${label}": it is protected by ${needs}`, { path });
+  }
+  const { master } = masterKey(given, block.kdf);
+  const keyring = new Keyring(master, block.cipher, block.kdf);
+  master.fill(0);
+  if (!keyring.verifies(block, header.fileId)) {
+    keyring.destroy();
+    throw new EmdbError("KEY_MISMATCH", `Cannot open "${label}": the key or passphrase is not this database's`, {
+      path,
+    });
+  }
+  return keyring;
+}
+
+/**
  * Brings a journal file to an open, consistent state.
  *
  * @param io The file system (for the checkpoint and salvage side files).
@@ -194,11 +267,11 @@ function loadHint(
 export function recoverJournal(io: Io, file: JournalFile, path: string | undefined, opts: ResolvedOptions): Recovered {
   const label = path ?? "(in memory)";
   const now = opts.clock();
-  if (file.size === 0) return startNew(file, now);
+  if (file.size === 0) return startNew(file, now, opts);
   const head = file.windows[0]!.subarray(0, Math.min(HEADER_BYTES, file.size));
   const header = decodeHeader(head);
   if (header === "short" || header === "crc") {
-    if (tornCreation(head) || (header === "crc" && file.size <= HEADER_BYTES)) return startNew(file, now);
+    if (tornCreation(head) || (header === "crc" && file.size <= HEADER_BYTES)) return startNew(file, now, opts);
   }
   if (header === "short" || header === "magic") {
     throw new EmdbError("NOT_EMDB", `Cannot open "${label}": not an emdb database (no emdb header)`, { path });
@@ -218,20 +291,21 @@ export function recoverJournal(io: Io, file: JournalFile, path: string | undefin
   if (header === "crc") {
     throw new EmdbError("CORRUPTED", `Cannot open "${label}": the file header is damaged`, { path, offset: 0 });
   }
-  if (header.flags !== 0) {
-    throw new EmdbError("UNSUPPORTED", `Cannot open "${label}": it is encrypted`, { path });
-  }
+  const keyring = unlock(header, opts, label, path);
+  const crypto = keyring === undefined ? undefined : new RecordCrypto(keyring, header.fileId);
 
   const limit = Math.min(file.size, file.readableEnd ?? file.size);
-  const w = new Windows(file.windows);
+  const w = new Windows(file.windows, crypto === undefined ? KNOWN_FLAGS : ENCRYPTED_FLAGS);
   let ks: Keyspace | undefined;
   let start = HEADER_BYTES;
   let hint: Hint | undefined;
   if (path !== undefined && opts.useCheckpoint) {
-    const loaded = loadHint(io, `${path}.hint`, w, limit, header.fileId);
+    const loaded = loadHint(io, `${path}.hint`, w, limit, header.fileId, crypto);
     if (loaded) [ks, hint] = loaded;
   }
-  if (ks === undefined) ks = new Keyspace(...randomKey());
+  if (ks === undefined) {
+    ks = keyring === undefined ? new Keyspace(...randomKey()) : new Keyspace(...keyring.indexKey, crypto);
+  }
   if (hint) start = hint.covered;
   ks.setWindows(file.windows);
   const r = replay(w, start, limit, ks, now);

@@ -36,6 +36,7 @@ import {
   KIND_DELETE,
   KIND_NAMESPACE,
   KIND_PUT,
+  KNOWN_FLAGS,
   RECORD_HEADER_BYTES,
   u16,
   u32,
@@ -49,7 +50,7 @@ export interface ReplaySink {
    *
    * @returns Why the record is unacceptable, or `undefined` when it is fine.
    */
-  check(buf: Uint8Array, local: number, len: number): string | undefined;
+  check(buf: Uint8Array, local: number, len: number, offset: number): string | undefined;
   /** Applies one record (a batch: all of it). */
   apply(buf: Uint8Array, local: number, offset: number, now: number): void;
 }
@@ -79,11 +80,17 @@ function wordsOf(buf: Uint8Array): Int32Array {
 export class Windows {
   readonly bufs: readonly Uint8Array[];
   readonly words: readonly Int32Array[];
+  /** The flag bits records of this file may carry (more when it is encrypted). */
+  readonly knownFlags: number;
 
-  /** @param bufs The windows (window k starts at file offset k × WINDOW_BYTES). */
-  constructor(bufs: readonly Uint8Array[]) {
+  /**
+   * @param bufs The windows (window k starts at file offset k × WINDOW_BYTES).
+   * @param knownFlags The flag bits records may carry.
+   */
+  constructor(bufs: readonly Uint8Array[], knownFlags: number = KNOWN_FLAGS) {
     this.bufs = bufs;
     this.words = bufs.map(wordsOf);
+    this.knownFlags = knownFlags;
   }
 
   /** The u32 at file offset `off`. */
@@ -111,7 +118,7 @@ export class Windows {
     if (buf === undefined) return -1;
     const words = this.words[k]!;
     const local = pos - k * WINDOW_BYTES;
-    const len = checkedLength(buf, local, Math.min(buf.length, limit - k * WINDOW_BYTES), false);
+    const len = checkedLength(buf, local, Math.min(buf.length, limit - k * WINDOW_BYTES), false, this.knownFlags);
     if (len < 0) return -1;
     if (buf[local + 4] !== KIND_BATCH) {
       return crc32cWords(buf, words, local + 4, local + len) === u32(buf, local) ? len : -1;
@@ -119,7 +126,7 @@ export class Windows {
     const end = local + len;
     let count = 0;
     for (let p = local + RECORD_HEADER_BYTES; p < end; count++) {
-      const l = innerLength(buf, p, end);
+      const l = innerLength(buf, p, end, this.knownFlags);
       // An inner record that does not parse or verify: the batch is torn or damaged like any other record.
       if (l < 0 || crc32cWords(buf, words, p + 4, p + l) !== u32(buf, p)) return -1;
       p += l;
@@ -197,7 +204,7 @@ function findValid(w: Windows, from: number, to: number, limit: number, budget: 
     const local = q - k * WINDOW_BYTES;
     const kind = buf[local + 4]!;
     if (kind === 0 || kind > 6) continue;
-    const len = checkedLength(buf, local, Math.min(buf.length, limit - k * WINDOW_BYTES), false);
+    const len = checkedLength(buf, local, Math.min(buf.length, limit - k * WINDOW_BYTES), false, w.knownFlags);
     if (len < 0) continue;
     budget.left -= len;
     if (budget.left < 0) return -2;
@@ -216,7 +223,8 @@ function findValidAfter(w: Windows, bad: number, limit: number): number {
   const budget = { left: 4 * (limit - bad) + 1024 * 1024 };
   const k = Math.floor(bad / WINDOW_BYTES);
   const buf = w.bufs[k]!;
-  const declared = checkedLength(buf, bad - k * WINDOW_BYTES, Math.min(buf.length, limit - k * WINDOW_BYTES), false);
+  const local = bad - k * WINDOW_BYTES;
+  const declared = checkedLength(buf, local, Math.min(buf.length, limit - k * WINDOW_BYTES), false, w.knownFlags);
   let from = bad + 8;
   if (declared > 0) {
     const inside = findValid(w, bad + 8, bad + declared, limit, budget);
@@ -250,7 +258,7 @@ export function replay(w: Windows, start: number, limit: number, sink: ReplaySin
     const k = Math.floor(pos / WINDOW_BYTES);
     const buf = w.bufs[k]!;
     const local = pos - k * WINDOW_BYTES;
-    const reason = sink.check(buf, local, len);
+    const reason = sink.check(buf, local, len, pos);
     if (reason !== undefined) {
       const dataEnd = w.dataEnd(pos, limit);
       return { outcome: { kind: "corrupt", end: pos, dataEnd, reason }, records };

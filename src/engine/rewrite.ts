@@ -16,13 +16,17 @@
  * @module
  */
 import { EmdbError } from "../errors.ts";
-import { encodeHeader, type Header, HEADER_BYTES } from "../format/header.ts";
+import type { Keyring } from "../crypto/keyring.ts";
+import { encodeHeader, ENCRYPTION_BLOCK, type Header, HEADER_BYTES, HEADER_ENCRYPTED } from "../format/header.ts";
 import {
   checkedLength,
   FLAG_KEY_TEXT,
   innerLength,
   KIND_BATCH,
   KIND_CHECKPOINT,
+  KIND_CLEAR,
+  KIND_DELETE,
+  KIND_NAMESPACE,
   KIND_PUT,
   RECORD_HEADER_BYTES,
   recordExpiry,
@@ -40,6 +44,8 @@ import type { JournalFile } from "../io/io.ts";
 import { Keyspace } from "./keyspace.ts";
 import type { Space } from "./space.ts";
 import { RecordWriter } from "./writer.ts";
+import { RecordCrypto, splitPut } from "./record_crypto.ts";
+import { randomKey } from "./open.ts";
 
 /** Bytes buffered before a write to the new file. */
 const CHUNK = 2 * 1024 * 1024;
@@ -91,18 +97,25 @@ export class Rewriter {
    *
    * @param src The source journal.
    * @param file The new, empty journal file.
-   * @param header The new file's header.
+   * @param header The new file's header (its encryption fields are set from `keyring`).
+   * @param keyring The keys to seal the new file with, or `undefined` for plaintext.
    */
-  constructor(src: RewriteSource, file: JournalFile, header: Header) {
+  constructor(src: RewriteSource, file: JournalFile, header: Header, keyring: Keyring | undefined) {
     this.#src = src;
     this.file = file;
-    this.header = header;
     this.copiedTo = src.end;
     if (file.size > 0) file.truncate(0);
     const estimate = HEADER_BYTES + src.ks.liveBytes() + 8 * src.ks.liveRecords() + 64 * src.ks.spaces.size;
     file.grow(Math.ceil(estimate / ALIGN) * ALIGN);
-    file.write(encodeHeader(header), 0);
-    this.ks = new Keyspace(src.ks.k0, src.ks.k1);
+    // The new file's keys: its own records are bound to its own id.
+    const crypto = keyring === undefined ? undefined : new RecordCrypto(keyring, header.fileId);
+    this.header = keyring === undefined
+      ? { ...header, flags: 0, encryption: new Uint8Array(ENCRYPTION_BLOCK.bytes) }
+      : { ...header, flags: HEADER_ENCRYPTED, encryption: keyring.block(header.fileId) };
+    file.write(encodeHeader(this.header), 0);
+    this.#w.crypto = crypto;
+    const [k0, k1] = keyring?.indexKey ?? (src.ks.crypto === undefined ? [src.ks.k0, src.ks.k1] : randomKey());
+    this.ks = new Keyspace(k0, k1, crypto);
     this.ks.setWindows(file.windows);
     // Ids of dropped namespaces are not handed out again while this handle lives.
     this.ks.maxNsId = src.ks.maxNsId;
@@ -151,8 +164,8 @@ export class Rewriter {
     while (this.#space < this.#spaces.length) {
       const c = this.#spaces[this.#space]!;
       if (!c.declared) {
-        this.#w.reserve(this.#pos + RECORD_HEADER_BYTES + 1024, this.#pos);
-        this.#pos += this.#w.namespace(this.#pos, c.id, c.name);
+        this.#w.reserve(this.#pos + this.#w.smallBound(1024), this.#pos);
+        this.#pos += this.#w.namespace(this.#pos, c.id, c.name, this.end + this.#pos);
         this.ks.restoreSpace(c.id, c.name);
         c.declared = true;
       }
@@ -214,11 +227,13 @@ export class Rewriter {
     const expires = recordExpiry(buf, p);
     if (expires !== 0 && expires <= now) return;
     if (!src.verify(off, this.#src.end)) throw this.#damaged(off);
-    const newOff = this.end + this.#pos;
+    const at = this.#pos;
+    const newOff = this.end + at;
     const len = this.#putMoved(buf, p, off, c.id);
     const space = this.ks.space(c.id)!;
-    const ks = recordKeyStart(buf, p);
-    space.hash.insertUnique(src.hash(buf, ks, recordKeyLen(buf, p)), newOff);
+    // The new record's index bytes (its key, or its lookup tag under the new keys) hashed with the new hash key.
+    const w = this.#w.buf;
+    space.hash.insertUnique(this.ks.hash(w, recordKeyStart(w, at), recordKeyLen(w, at)), newOff);
     space.liveBytes += len;
     if (expires !== 0) space.expiry.push(expires, newOff);
     if (c.ordered !== undefined) c.order.push(newOff);
@@ -226,21 +241,32 @@ export class Rewriter {
 
   /** Encodes a copy of the PUT at `p` (source offset `off`) with its version kept; returns its length. */
   #putMoved(buf: Uint8Array, p: number, off: number, nsId: number): number {
-    const ks = recordKeyStart(buf, p);
-    const kl = recordKeyLen(buf, p);
-    const vs = recordValueStart(buf, p);
-    const vl = recordValueLen(buf, p);
+    let key: Uint8Array;
+    let value: Uint8Array;
+    const src = this.#src.ks;
+    if (src.crypto !== undefined) {
+      const plain = src.openPut(off);
+      const parts = plain === undefined ? undefined : splitPut(plain);
+      if (parts === undefined) throw this.#damaged(off);
+      ({ key, value } = parts);
+    } else {
+      const ks = recordKeyStart(buf, p);
+      const vs = recordValueStart(buf, p);
+      key = buf.subarray(ks, vs);
+      value = buf.subarray(vs, vs + recordValueLen(buf, p));
+    }
     const origin = recordOrigin(buf, p);
     const version = origin >= 0 ? origin : this.#src.header.versionBase + off;
-    this.#w.reserve(this.#pos + RECORD_HEADER_BYTES + 16 + kl + vl + 8, this.#pos);
+    this.#w.reserve(this.#pos + this.#w.smallBound(16 + key.length) + value.length + 2, this.#pos);
     const len = this.#w.putBytes(
       this.#pos,
       nsId,
       (recordFlags(buf, p) & FLAG_KEY_TEXT) !== 0,
-      buf.subarray(ks, ks + kl),
-      buf.subarray(vs, vs + vl),
+      key,
+      value,
       recordExpiry(buf, p),
       version,
+      this.end + this.#pos,
     );
     this.#pos += len;
     return len;
@@ -306,16 +332,37 @@ export class Rewriter {
     return space.hash.find(src.hash(buf, ks, kl), buf, ks, kl, src) > off;
   }
 
-  /** Re-encodes one record (a PUT with its version kept; others as they are); returns false when skipped. */
+  /**
+   * Re-encodes one record written since the snapshot, bound to its new place
+   * (a PUT with its version kept); returns false when skipped. Only a rewrite
+   * under the same keys follows writes (compaction), so a deletion's lookup
+   * tag carries over as it is.
+   */
   #moveOne(buf: Uint8Array, p: number, off: number, len: number): boolean {
-    if (buf[p + 4] === KIND_PUT) {
+    const kind = buf[p + 4];
+    const nsId = recordNs(buf, p);
+    const w = this.#w;
+    const at = this.end + this.#pos;
+    const src = this.#src.ks;
+    if (kind === KIND_PUT) {
       if (this.#superseded(buf, p, off)) return false;
-      this.#putMoved(buf, p, off, recordNs(buf, p));
+      this.#putMoved(buf, p, off, nsId);
       return true;
     }
-    this.#w.reserve(this.#pos + len, this.#pos);
-    this.#w.buf.set(buf.subarray(p, p + len), this.#pos);
-    this.#pos += len;
+    w.reserve(this.#pos + w.smallBound(1024) + len, this.#pos);
+    if (kind === KIND_DELETE) {
+      const ks = recordKeyStart(buf, p);
+      const keyText = (recordFlags(buf, p) & FLAG_KEY_TEXT) !== 0;
+      this.#pos += w.deleteBytes(this.#pos, nsId, buf, ks, recordKeyLen(buf, p), keyText, at, src.crypto !== undefined);
+    } else if (kind === KIND_CLEAR) {
+      this.#pos += w.clear(this.#pos, nsId, at);
+    } else if (kind === KIND_NAMESPACE) {
+      const name = src.crypto === undefined
+        ? buf.subarray(p + RECORD_HEADER_BYTES, p + RECORD_HEADER_BYTES + recordKeyLen(buf, p))
+        : src.crypto.open(buf, p, p + RECORD_HEADER_BYTES, recordValueLen(buf, p), off);
+      if (name === undefined) throw this.#damaged(off);
+      this.#pos += w.namespace(this.#pos, nsId, new TextDecoder().decode(name), at);
+    }
     return true;
   }
 

@@ -7,6 +7,7 @@
 import { type Key, keyBound, type Value, valueBound, writeKey, writeValue } from "../codec.ts";
 import {
   extraBytes,
+  FLAG_ENCRYPTED,
   FLAG_EXPIRES,
   FLAG_KEY_TEXT,
   FLAG_ORIGIN,
@@ -25,6 +26,7 @@ import {
   writeRecordHeader,
 } from "../format/record.ts";
 import { MAX_FRAME_BYTES } from "../io/io.ts";
+import { LOOKUP_TAG_BYTES, type RecordCrypto, SEAL_OVERHEAD } from "./record_crypto.ts";
 
 const MIN_BYTES = 4 * MAX_KEY_BYTES + 4096;
 const KEEP_BYTES = 16 * 1024 * 1024;
@@ -33,8 +35,12 @@ const MAX_HEAD = RECORD_HEADER_BYTES + 16;
 
 const utf8 = new TextEncoder();
 
+const EMPTY = new Uint8Array(0);
+
 /** A reusable buffer that records are encoded into before they are appended. */
 export class RecordWriter {
+  /** Seals records when the database is encrypted. */
+  crypto: RecordCrypto | undefined;
   /** The buffer (replaced when it grows). */
   buf: Uint8Array = new Uint8Array(MIN_BYTES);
   #dv: DataView = new DataView(this.buf.buffer);
@@ -69,10 +75,21 @@ export class RecordWriter {
    * @param key The key.
    * @param value The value.
    * @param expires Expiry (Unix ms), or 0 for none.
+   * @param at Where the record will live in the journal (encrypted records are bound to it).
    * @returns The padded record length.
    */
-  put(pos: number, nsId: number, key: Key, value: Value, expires: number): number {
-    const flags = (typeof key === "string" ? FLAG_KEY_TEXT : 0) | (expires !== 0 ? FLAG_EXPIRES : 0);
+  put(pos: number, nsId: number, key: Key, value: Value, expires: number, at: number): number {
+    const keyText = typeof key === "string";
+    if (this.crypto !== undefined) {
+      // Sealed: the key and value are encoded into a scratch plaintext first.
+      const plain = this.crypto.scratch(2 + keyBound(key) + valueBound(value));
+      const klen = writeKey(key, plain, 2);
+      const vlen = writeValue(value, plain, 2 + klen);
+      plain[0] = klen;
+      plain[1] = klen >>> 8;
+      return this.#sealedPut(pos, nsId, keyText, plain, 2 + klen + vlen, expires, -1, at);
+    }
+    const flags = (keyText ? FLAG_KEY_TEXT : 0) | (expires !== 0 ? FLAG_EXPIRES : 0);
     const ks = pos + RECORD_HEADER_BYTES + extraBytes(flags);
     const buf = this.buf;
     const klen = writeKey(key, buf, ks);
@@ -84,10 +101,38 @@ export class RecordWriter {
     return sealRecord(buf, this.#words, pos, raw);
   }
 
+  /** A sealed PUT whose plaintext (u16 key length ‖ key ‖ value) is `plain[0, n)`. */
+  #sealedPut(
+    pos: number,
+    nsId: number,
+    keyText: boolean,
+    plain: Uint8Array,
+    n: number,
+    expires: number,
+    origin: number,
+    at: number,
+  ): number {
+    const crypto = this.crypto!;
+    const flags = (keyText ? FLAG_KEY_TEXT : 0) | (expires !== 0 ? FLAG_EXPIRES : 0) | (origin >= 0 ? FLAG_ORIGIN : 0) |
+      FLAG_ENCRYPTED;
+    const ks = pos + RECORD_HEADER_BYTES + extraBytes(flags);
+    const klen = plain[0]! | (plain[1]! << 8);
+    crypto.tagInto(nsId, plain, 2, klen, this.buf, ks);
+    const vs = ks + LOOKUP_TAG_BYTES;
+    const valueLen = SEAL_OVERHEAD + n;
+    if (vs + valueLen - pos > MAX_FRAME_BYTES) throw tooLarge(klen, n - 2 - klen);
+    writeRecordHeader(this.#dv, pos, KIND_PUT, flags, LOOKUP_TAG_BYTES, valueLen, nsId);
+    writeExtras(this.#dv, pos, flags, expires, origin);
+    crypto.seal(this.buf, pos, vs, plain.subarray(0, n), at);
+    return sealRecord(this.buf, this.#words, pos, vs + valueLen - pos);
+  }
+
   /**
    * Encodes a PUT whose key and value are bytes already in memory (a copy of a
-   * record: `persist`, compaction).
+   * record: `persist`, transactions, compaction).
    *
+   * @param origin The version to keep (a moved record), or -1.
+   * @param at Where the record will live in the journal.
    * @returns The padded record length.
    */
   putBytes(
@@ -98,7 +143,16 @@ export class RecordWriter {
     value: Uint8Array,
     expires: number,
     origin: number,
+    at: number,
   ): number {
+    if (this.crypto !== undefined) {
+      const plain = this.crypto.scratch(2 + key.length + value.length);
+      plain[0] = key.length;
+      plain[1] = key.length >>> 8;
+      plain.set(key, 2);
+      plain.set(value, 2 + key.length);
+      return this.#sealedPut(pos, nsId, keyText, plain, 2 + key.length + value.length, expires, origin, at);
+    }
     const flags = (keyText ? FLAG_KEY_TEXT : 0) | (expires !== 0 ? FLAG_EXPIRES : 0) | (origin >= 0 ? FLAG_ORIGIN : 0);
     const ks = pos + RECORD_HEADER_BYTES + extraBytes(flags);
     this.buf.set(key, ks);
@@ -122,17 +176,42 @@ export class RecordWriter {
       const klen = typeof key === "string" ? utf8.encode(key).length : k;
       if (MAX_HEAD + klen + v > MAX_FRAME_BYTES) throw tooLarge(klen, v);
     }
-    return MAX_HEAD + k + v + 8;
+    return MAX_HEAD + k + v + 8 + (this.crypto === undefined ? 0 : LOOKUP_TAG_BYTES + SEAL_OVERHEAD + 2);
+  }
+
+  /** The most bytes a record with a key or name of `n` bytes and no value needs. */
+  smallBound(n: number): number {
+    return RECORD_HEADER_BYTES + n + 8 + (this.crypto === undefined ? 0 : LOOKUP_TAG_BYTES + SEAL_OVERHEAD);
   }
 
   /**
    * Encodes a DELETE of key bytes at `pos`.
    *
+   * @param keyIsTag The bytes are already a lookup tag (encrypted databases: a deletion found through the index).
+   * @param at Where the record will live in the journal.
    * @returns The padded record length.
    */
-  deleteBytes(pos: number, nsId: number, key: Uint8Array, start: number, len: number): number {
-    this.buf.set(key.subarray(start, start + len), pos + RECORD_HEADER_BYTES);
-    writeRecordHeader(this.#dv, pos, KIND_DELETE, 0, len, 0, nsId);
+  deleteBytes(
+    pos: number,
+    nsId: number,
+    key: Uint8Array,
+    start: number,
+    len: number,
+    keyText: boolean,
+    at: number,
+    keyIsTag = false,
+  ): number {
+    const flags = keyText ? FLAG_KEY_TEXT : 0;
+    const ks = pos + RECORD_HEADER_BYTES;
+    if (this.crypto !== undefined) {
+      if (keyIsTag) this.buf.set(key.subarray(start, start + len), ks);
+      else this.crypto.tagInto(nsId, key, start, len, this.buf, ks);
+      writeRecordHeader(this.#dv, pos, KIND_DELETE, flags | FLAG_ENCRYPTED, LOOKUP_TAG_BYTES, SEAL_OVERHEAD, nsId);
+      this.crypto.seal(this.buf, pos, ks + LOOKUP_TAG_BYTES, EMPTY, at);
+      return sealRecord(this.buf, this.#words, pos, RECORD_HEADER_BYTES + LOOKUP_TAG_BYTES + SEAL_OVERHEAD);
+    }
+    this.buf.set(key.subarray(start, start + len), ks);
+    writeRecordHeader(this.#dv, pos, KIND_DELETE, flags, len, 0, nsId);
     return sealRecord(this.buf, this.#words, pos, RECORD_HEADER_BYTES + len);
   }
 
@@ -141,8 +220,14 @@ export class RecordWriter {
    *
    * @returns The padded record length.
    */
-  namespace(pos: number, nsId: number, name: string): number {
+  namespace(pos: number, nsId: number, name: string, at: number): number {
     const bytes = utf8.encode(name);
+    if (this.crypto !== undefined) {
+      const vs = pos + RECORD_HEADER_BYTES;
+      writeRecordHeader(this.#dv, pos, KIND_NAMESPACE, FLAG_ENCRYPTED, 0, SEAL_OVERHEAD + bytes.length, nsId);
+      this.crypto.seal(this.buf, pos, vs, bytes, at);
+      return sealRecord(this.buf, this.#words, pos, RECORD_HEADER_BYTES + SEAL_OVERHEAD + bytes.length);
+    }
     this.buf.set(bytes, pos + RECORD_HEADER_BYTES);
     writeRecordHeader(this.#dv, pos, KIND_NAMESPACE, 0, bytes.length, 0, nsId);
     return sealRecord(this.buf, this.#words, pos, RECORD_HEADER_BYTES + bytes.length);
@@ -153,7 +238,12 @@ export class RecordWriter {
    *
    * @returns The record length.
    */
-  clear(pos: number, nsId: number): number {
+  clear(pos: number, nsId: number, at: number): number {
+    if (this.crypto !== undefined) {
+      writeRecordHeader(this.#dv, pos, KIND_CLEAR, FLAG_ENCRYPTED, 0, SEAL_OVERHEAD, nsId);
+      this.crypto.seal(this.buf, pos, pos + RECORD_HEADER_BYTES, EMPTY, at);
+      return sealRecord(this.buf, this.#words, pos, RECORD_HEADER_BYTES + SEAL_OVERHEAD);
+    }
     writeRecordHeader(this.#dv, pos, KIND_CLEAR, 0, 0, 0, nsId);
     return sealRecord(this.buf, this.#words, pos, RECORD_HEADER_BYTES);
   }

@@ -12,6 +12,8 @@
  *  5      1   flags      u8      bit 0 EXPIRES  an 8-byte expiry follows the header
  *                                bit 1 ORIGIN   an 8-byte origin version follows (after the expiry)
  *                                bit 2 KEY_TEXT the key was given as a string
+ *                                bit 7 ENCRYPTED the value field is sealed (encrypted databases only;
+ *                                      see src/engine/record_crypto.ts for what the fields then hold)
  *                                other bits 0
  *  6      2   key len    u16 LE  (NAMESPACE: name length; CLEAR, BATCH, CHECKPOINT: 0)
  *  8      4   value len  u32 LE  (DELETE, NAMESPACE, CLEAR: 0; BATCH: bytes of inner records;
@@ -56,8 +58,15 @@ export const FLAG_EXPIRES = 1;
 export const FLAG_ORIGIN = 2;
 /** Flag: the key was given as a string (iterators give it back as one). */
 export const FLAG_KEY_TEXT = 4;
-/** Every flag this format version knows. */
+/** Flag: the record is sealed (PUT, DELETE, NAMESPACE and CLEAR of an encrypted database). */
+export const FLAG_ENCRYPTED = 0x80;
+/** Every flag a plaintext database's records may carry. */
 export const KNOWN_FLAGS: number = FLAG_EXPIRES | FLAG_ORIGIN | FLAG_KEY_TEXT;
+/** Every flag an encrypted database's records may carry. */
+export const ENCRYPTED_FLAGS: number = KNOWN_FLAGS | FLAG_ENCRYPTED;
+/** Bytes of a sealed empty value field (nonce and tag), and of an encrypted key field (a lookup tag). */
+const SEALED_EMPTY = 28;
+const LOOKUP_TAG = 16;
 
 /** Longest key in bytes. */
 export const MAX_KEY_BYTES = 0xffff;
@@ -233,8 +242,9 @@ export function batchCrc(buf: Uint8Array, pos: number, len: number): number {
   let c = crcUpdate(-1, buf, pos + 4, pos + RECORD_HEADER_BYTES);
   const end = pos + len;
   for (let p = pos + RECORD_HEADER_BYTES; p < end;) {
-    const l = innerLength(buf, p, end);
-    if (l < 0) return -1;
+    // The caller has checked every inner record's rules; only the tiling is checked again here.
+    const l = end - p >= RECORD_HEADER_BYTES ? recordLength(buf, p) : -1;
+    if (l < RECORD_HEADER_BYTES || l > end - p) return -1;
     c = crcUpdate(c, buf, p, p + 4);
     p += l;
   }
@@ -290,6 +300,10 @@ export function checkedLength(
   const valueLen = u32(buf, pos + 8);
   if ((flags & ~knownFlags) !== 0) return -1;
   let len: number;
+  if ((flags & FLAG_ENCRYPTED) !== 0) {
+    len = sealedLength(kind, flags, keyLen, valueLen);
+    return len < 0 || len > limit - pos ? -1 : len;
+  }
   switch (kind) {
     case KIND_PUT:
       len = pad8(RECORD_HEADER_BYTES + extraBytes(flags) + keyLen + valueLen);
@@ -322,6 +336,29 @@ export function checkedLength(
   return len;
 }
 
+/** The length of an encrypted record whose fields follow the sealed layout, or -1. */
+function sealedLength(kind: number, flags: number, keyLen: number, valueLen: number): number {
+  switch (kind) {
+    case KIND_PUT:
+      if (keyLen !== LOOKUP_TAG || valueLen < SEALED_EMPTY + 2) return -1;
+      return pad8(RECORD_HEADER_BYTES + extraBytes(flags) + keyLen + valueLen);
+    case KIND_DELETE:
+      if (keyLen !== LOOKUP_TAG || valueLen !== SEALED_EMPTY || (flags & ~(FLAG_KEY_TEXT | FLAG_ENCRYPTED)) !== 0) {
+        return -1;
+      }
+      return pad8(RECORD_HEADER_BYTES + keyLen + valueLen);
+    case KIND_NAMESPACE:
+      if (keyLen !== 0 || flags !== FLAG_ENCRYPTED || valueLen < SEALED_EMPTY) return -1;
+      if (valueLen > SEALED_EMPTY + MAX_NAME_BYTES) return -1;
+      return pad8(RECORD_HEADER_BYTES + valueLen);
+    case KIND_CLEAR:
+      if (keyLen !== 0 || flags !== FLAG_ENCRYPTED || valueLen !== SEALED_EMPTY) return -1;
+      return RECORD_HEADER_BYTES + SEALED_EMPTY + 4;
+    default:
+      return -1;
+  }
+}
+
 /** {@linkcode checkedLength} for a record inside a batch. */
 export function innerLength(buf: Uint8Array, pos: number, end: number, knownFlags: number = KNOWN_FLAGS): number {
   return checkedLength(buf, pos, end, true, knownFlags);
@@ -337,8 +374,15 @@ export function innerLength(buf: Uint8Array, pos: number, end: number, knownFlag
  * @param inner Whether the record sits inside a batch.
  * @returns The padded length, or -1 when it does not verify.
  */
-export function verifyRecord(buf: Uint8Array, words: Int32Array, pos: number, limit: number, inner: boolean): number {
-  const len = checkedLength(buf, pos, limit, inner);
+export function verifyRecord(
+  buf: Uint8Array,
+  words: Int32Array,
+  pos: number,
+  limit: number,
+  inner: boolean,
+  knownFlags: number = KNOWN_FLAGS,
+): number {
+  const len = checkedLength(buf, pos, limit, inner, knownFlags);
   if (len < 0) return -1;
   if (buf[pos + 4] === KIND_BATCH) return -1;
   return crc32cWords(buf, words, pos + 4, pos + len) === u32(buf, pos) ? len : -1;

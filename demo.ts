@@ -3,7 +3,9 @@
  * (`$XDG_DATA_HOME/emdb/emdb-default.emdb`, or the OS equivalent), writes a
  * few records and a batch, reads them back, checks them, and prints the stats.
  *
- * Run with `deno run --allow-all demo.ts` or `bun demo.ts` (`npm run demo` runs both).
+ * Run with `deno run --allow-ffi --allow-env --allow-read --allow-write demo.ts` or
+ * `bun demo.ts` (`npm run demo` runs both). README "The demo's database" says where
+ * the database lives and how to remove it.
  *
  * @module
  */

@@ -4,6 +4,7 @@
  * back after reopening from a checkpoint and from a full replay.
  */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { test } from "node:test";
 import { statSync } from "node:fs";
 import { Emdb } from "../mod.ts";

@@ -24,7 +24,15 @@ export { KvStore } from "./src/store.ts";
 export { Namespace } from "./src/namespace.ts";
 export { AtomicOperation, Transaction, TransactionView } from "./src/transaction.ts";
 export type { EmdbErrorCode, EmdbErrorDetails } from "./src/errors.ts";
-export type { AutoCompactOptions, CorruptionPolicy, EmdbOptions, FlushPolicy } from "./src/options.ts";
+export type {
+  AutoCompactOptions,
+  Cipher,
+  CorruptionPolicy,
+  EmdbOptions,
+  EncryptionOptions,
+  FlushPolicy,
+  KdfOptions,
+} from "./src/options.ts";
 export type { CompactionResult } from "./src/engine/compact.ts";
 export type { EmdbStats } from "./src/stats.ts";
 export type { LockHolder } from "./src/engine/lockfile.ts";

@@ -63,22 +63,6 @@ export function openEngine(io: Io, path: string | undefined, opts: ResolvedOptio
   }
 }
 
-/**
- * An open emdb database: a persistent, crash-safe key-value store.
- *
- * Keys and values are strings (stored as UTF-8) or `Uint8Array`s. Writes are
- * visible to reads at once; `flush()` makes them durable. One handle per
- * database file: a second open, from this process or another, throws
- * `EmdbError` code `LOCK_BUSY`.
- *
- * @example Open, write, read, close
- * ```ts
- * import { Emdb } from "@emdb/emdb";
- * using db = Emdb.openInMemory();
- * db.set("greeting", "hello");
- * console.log(db.getString("greeting")); // "hello"
- * ```
- */
 /** Makes an `Emdb` around an engine (the constructor is private to the class). */
 let wrap: (engine: Engine) => Emdb;
 
@@ -95,6 +79,22 @@ export function openWithIo(io: Io, path: string, options?: EmdbOptions): Emdb {
   return wrap(openEngine(io, path, resolveOptions(options)));
 }
 
+/**
+ * An open emdb database: a persistent, crash-safe key-value store.
+ *
+ * Keys and values are strings (stored as UTF-8) or `Uint8Array`s. Writes are
+ * visible to reads at once; `flush()` makes them durable. One handle per
+ * database file: a second open, from this process or another, throws
+ * `EmdbError` code `LOCK_BUSY`.
+ *
+ * @example Open, write, read, close
+ * ```ts
+ * import { Emdb } from "@emdb/emdb";
+ * using db = Emdb.openInMemory();
+ * db.set("greeting", "hello");
+ * console.log(db.getString("greeting")); // "hello"
+ * ```
+ */
 export class Emdb extends KvStore implements Disposable {
   static {
     wrap = (engine) => new Emdb(engine);

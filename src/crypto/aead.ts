@@ -26,7 +26,8 @@
  * @module
  */
 import { type CipherGCM, createCipheriv, createDecipheriv, type DecipherGCM, getCiphers } from "node:crypto";
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+// @ts-types="../vendor/types/chacha.d.ts"
+import { chacha20poly1305 } from "../vendor/noble_ciphers/chacha.js";
 import { NONCE_BYTES } from "./random.ts";
 
 /** The ciphers a database can use. */

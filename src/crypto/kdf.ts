@@ -11,9 +11,12 @@
  *
  * @module
  */
-import { argon2id } from "@noble/hashes/argon2.js";
-import { hkdf } from "@noble/hashes/hkdf.js";
-import { sha256 } from "@noble/hashes/sha2.js";
+// @ts-types="../vendor/types/hashes.d.ts"
+import { argon2id } from "../vendor/noble_hashes/argon2.js";
+// @ts-types="../vendor/types/hashes.d.ts"
+import { hkdf } from "../vendor/noble_hashes/hkdf.js";
+// @ts-types="../vendor/types/hashes.d.ts"
+import { sha256 } from "../vendor/noble_hashes/sha2.js";
 
 /** Argon2id cost parameters (RFC 9106 §3.1). */
 export interface Argon2idParams {

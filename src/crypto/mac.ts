@@ -10,8 +10,10 @@
  *
  * @module
  */
-import { type _HMAC, hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
+// @ts-types="../vendor/types/hashes.d.ts"
+import { hmac, type HmacState } from "../vendor/noble_hashes/hmac.js";
+// @ts-types="../vendor/types/hashes.d.ts"
+import { sha256 } from "../vendor/noble_hashes/sha2.js";
 
 /** Bytes of a full HMAC-SHA256 tag. */
 export const MAX_TAG_BYTES = 32;
@@ -19,7 +21,7 @@ export const MAX_TAG_BYTES = 32;
 /** Fewest tag bytes accepted (RFC 2104 §5: not less than half the hash output). */
 export const MIN_TAG_BYTES = 16;
 
-type Sha256Hmac = _HMAC<ReturnType<typeof sha256.create>>;
+type Sha256Hmac = HmacState;
 
 /** HMAC-SHA256 under one key, reusable for any number of messages. */
 export interface LookupTagger {

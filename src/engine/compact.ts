@@ -37,8 +37,9 @@ const SMALL = 256 * 1024;
 
 /** What a compaction did. */
 export interface CompactionResult {
-  /** Journal bytes before (up to the snapshot) and after (at the switch). */
+  /** Journal bytes before: up to the snapshot the compaction copied. */
   bytesBefore: number;
+  /** Journal bytes after: at the switch to the new file. */
   bytesAfter: number;
   /** Milliseconds from start to switch. */
   ms: number;

@@ -3,22 +3,21 @@ const _32n = /* @__PURE__ */ BigInt(32);
 // Split bigint into two 32-bit halves. With `le=true`, returned fields become `{ h: low, l: high
 // }` to match little-endian word order rather than the property names.
 function fromBig(n, le = false) {
-  if (le) {
-    return { h: Number(n & U32_MASK64), l: Number((n >> _32n) & U32_MASK64) };
-  }
-  return { h: Number((n >> _32n) & U32_MASK64) | 0, l: Number(n & U32_MASK64) | 0 };
+    if (le)
+        return { h: Number(n & U32_MASK64), l: Number((n >> _32n) & U32_MASK64) };
+    return { h: Number((n >> _32n) & U32_MASK64) | 0, l: Number(n & U32_MASK64) | 0 };
 }
 // Split bigint list into `[highWords, lowWords]` when `le=false`; with `le=true`, the first array
 // holds the low halves because `fromBig(...)` swaps the semantic meaning of `h` and `l`.
 function split(lst, le = false) {
-  const len = lst.length;
-  let Ah = new Uint32Array(len);
-  let Al = new Uint32Array(len);
-  for (let i = 0; i < len; i++) {
-    const { h, l } = fromBig(lst[i], le);
-    [Ah[i], Al[i]] = [h, l];
-  }
-  return [Ah, Al];
+    const len = lst.length;
+    let Ah = new Uint32Array(len);
+    let Al = new Uint32Array(len);
+    for (let i = 0; i < len; i++) {
+        const { h, l } = fromBig(lst[i], le);
+        [Ah[i], Al[i]] = [h, l];
+    }
+    return [Ah, Al];
 }
 // Combine explicit `(high, low)` 32-bit halves into a bigint; `>>> 0` normalizes signed JS
 // bitwise results back to uint32 first, and little-endian callers must swap.
@@ -31,10 +30,10 @@ const fromNumL = (n) => n >>> 0;
 // Drop-in replacement for `view.setBigUint64(byteOffset, BigInt(n), isLE)` without the per-call
 // BigInt allocation. Same `n < 2**53` precondition as `fromNumH`/`fromNumL`.
 function setU64FromNum(view, byteOffset, n, isLE) {
-  const h = fromNumH(n);
-  const l = fromNumL(n);
-  view.setUint32(byteOffset, isLE ? l : h, isLE);
-  view.setUint32(byteOffset + 4, isLE ? h : l, isLE);
+    const h = fromNumH(n);
+    const l = fromNumL(n);
+    view.setUint32(byteOffset, isLE ? l : h, isLE);
+    view.setUint32(byteOffset + 4, isLE ? h : l, isLE);
 }
 // High 32-bit half of a 64-bit logical right shift for `s` in `0..31`.
 const shrSH = (h, _l, s) => h >>> s;
@@ -58,8 +57,8 @@ const rotr32L = (h, _l) => h;
 // JS uses 32-bit signed integers for bitwise operations, so we cannot simply shift the carry out
 // of the low sum and instead use division.
 function add(Ah, Al, Bh, Bl) {
-  const l = (Al >>> 0) + (Bl >>> 0);
-  return { h: (Ah + Bh + ((l / 2 ** 32) | 0)) | 0, l: l | 0 };
+    const l = (Al >>> 0) + (Bl >>> 0);
+    return { h: (Ah + Bh + ((l / 2 ** 32) | 0)) | 0, l: l | 0 };
 }
 // Addition with more than 2 elements
 // Unmasked low-word accumulator for 3-way addition; pass the raw result into `add3H(...)`.
@@ -75,26 +74,4 @@ const add5L = (Al, Bl, Cl, Dl, El) => (Al >>> 0) + (Bl >>> 0) + (Cl >>> 0) + (Dl
 // High-word finalize step for 5-way addition; `low` must be the untruncated output of `add5L(...)`.
 const add5H = (low, Ah, Bh, Ch, Dh, Eh) => (Ah + Bh + Ch + Dh + Eh + ((low / 2 ** 32) | 0)) | 0;
 // prettier-ignore
-export {
-  add,
-  add3H,
-  add3L,
-  add4H,
-  add4L,
-  add5H,
-  add5L,
-  fromBig,
-  fromNumH,
-  fromNumL,
-  rotr32H,
-  rotr32L,
-  rotrBH,
-  rotrBL,
-  rotrSH,
-  rotrSL,
-  setU64FromNum,
-  shrSH,
-  shrSL,
-  split,
-  toBig,
-};
+export { add, add3H, add3L, add4H, add4L, add5H, add5L, fromBig, fromNumH, fromNumL, rotr32H, rotr32L, rotrBH, rotrBL, rotrSH, rotrSL, setU64FromNum, shrSH, shrSL, split, toBig };

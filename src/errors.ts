@@ -21,8 +21,12 @@
  * - `INVALID_CONFIG`: the options contradict each other or the file.
  * - `FULL`: the journal reached the largest size this format can address.
  * - `IO`: the operating system refused a call; `errno` names the reason.
- * - `UNSUPPORTED`: the runtime cannot call the OS (under Deno: run with
- *   `--allow-ffi`), or the platform is not supported.
+ * - `UNSUPPORTED`: the runtime has no FFI emdb can use (Node, for instance:
+ *   the message names the supported runtimes; `Emdb.openInMemory()` still
+ *   works), or the platform is not supported.
+ * - `PERMISSION`: the runtime withholds a permission emdb needs; the message
+ *   names the flag that grants it (under Deno: `--allow-ffi`, `--allow-read`,
+ *   `--allow-write`, `--allow-env`). Nothing was created or changed.
  */
 export type EmdbErrorCode =
   | "CLOSED"
@@ -35,7 +39,8 @@ export type EmdbErrorCode =
   | "INVALID_CONFIG"
   | "FULL"
   | "IO"
-  | "UNSUPPORTED";
+  | "UNSUPPORTED"
+  | "PERMISSION";
 
 /** Extra facts attached to an {@linkcode EmdbError}. */
 export interface EmdbErrorDetails {

@@ -55,7 +55,7 @@ test("bytes of a view's buffer past the end of the file read as zeros", (t) => {
     file.grow(100);
     file.write(new Uint8Array(100).fill(9), 0);
     const all = new Uint8Array(file.windows[0]!.buffer);
-    assert.ok(all.length >= 1024 * 1024, `the buffer spans the reservation (${all.length})`);
+    assert.ok(all.length >= 1024 * 1024, `the buffer reaches past the file (${all.length} bytes)`);
     assert.equal(all[99], 9);
     let sum = 0;
     for (let i = 100; i < 8192; i++) sum += all[i]!; // the rest of the last file page, and the next page

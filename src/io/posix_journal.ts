@@ -8,10 +8,14 @@
  * range is always readable: file pages show the file, everything else (past
  * the end of the file, and holes) reads as zeros. This is what makes it safe:
  *
- * - one ArrayBuffer per 2 GiB window is wrapped over a region once, not one per
- *   growth: growing maps the new pages and only makes new `Uint8Array`s over
- *   the same buffers (no wrapper left for the GC to account for at every
- *   growth, which slowed Deno threefold with `preallocateBytes: 0`);
+ * - wrappers (the ArrayBuffers over the mapping) are made rarely: each covers
+ *   what the file needs rounded up to a power of two (at least 16 MiB), so a
+ *   growth usually maps the new pages and makes new `Uint8Array`s over the same
+ *   buffer, and a window gets at most a handful of wrappers. A wrapper per
+ *   growth, each kept until close, slowed Deno over tenfold with
+ *   `preallocateBytes: 0` (external memory its GC accounts for); wrappers of
+ *   twice the need or more (the whole reservation, or 64 MiB minimum) cost Bun
+ *   30–45% more CPU on single sets (measured; JSC's cause not pinned down);
  * - a view's `buffer` read past the end of the file reads zeros, never SIGBUS;
  * - holes (sparse space left by `ftruncate` after `ENOSPC`, or found with
  *   `lseek(SEEK_HOLE)` at open) stay anonymous zero pages until data is
@@ -59,12 +63,14 @@ interface Region {
   reserved: number;
   /** `[0, cover)` holds the file (page-aligned; except the journal's holes); past it, zeros. */
   cover: number;
-  /** One wrapper per window, made on first use. */
-  ro: (ArrayBuffer | undefined)[];
-  rw: (ArrayBuffer | undefined)[];
+  /** The wrappers of each window, smallest first; the last one is in use. */
+  ro: ArrayBuffer[][];
+  rw: ArrayBuffer[][];
 }
 
 const MIN_RESERVE = 1024 * 1024 * 1024;
+/** The smallest wrapper made. */
+const MIN_WRAP = 16 * 1024 * 1024;
 
 function nextPowerOfTwo(n: number): number {
   let p = 1;
@@ -228,26 +234,27 @@ export class PosixJournal implements JournalFile {
     return region;
   }
 
-  #wrapper(r: Region, k: number, rw: boolean): ArrayBuffer {
-    const list = rw ? r.rw : r.ro;
-    let ab = list[k];
-    if (ab === undefined) {
-      const start = k * WINDOW_BYTES;
-      ab = binder.wrap((rw ? r.rwAddr : r.addr) + start, Math.min(r.reserved - start, WINDOW_BYTES + MAX_FRAME_BYTES));
-      list[k] = ab;
+  /** A view of window `k` over `[0, size)`, on a wrapper long enough (made when the last one is too short). */
+  #view(r: Region, k: number, rw: boolean): Uint8Array {
+    const lists = rw ? r.rw : r.ro;
+    const list = lists[k] ??= [];
+    const start = k * WINDOW_BYTES;
+    const need = Math.min(this.#size - start, WINDOW_BYTES + MAX_FRAME_BYTES);
+    let ab = list[list.length - 1];
+    if (ab === undefined || ab.byteLength < need) {
+      const span = Math.min(r.reserved - start, WINDOW_BYTES + MAX_FRAME_BYTES);
+      ab = binder.wrap((rw ? r.rwAddr : r.addr) + start, Math.min(span, Math.max(MIN_WRAP, nextPowerOfTwo(need))));
+      list.push(ab);
     }
-    return ab;
+    return new Uint8Array(ab, 0, need);
   }
 
-  /** New views over `[0, size)`, over the same wrappers; views handed out earlier stay valid. */
+  /** New views over `[0, size)`, mostly over the same wrappers; views handed out earlier stay valid. */
   #rewrap(): void {
     const windows: Uint8Array[] = [];
     if (this.#size > 0 && !this.#retired) {
       const r = this.#region();
-      for (let k = 0; k * WINDOW_BYTES < this.#size; k++) {
-        const ab = this.#wrapper(r, k, false);
-        windows.push(new Uint8Array(ab, 0, Math.min(this.#size - k * WINDOW_BYTES, ab.byteLength)));
-      }
+      for (let k = 0; k * WINDOW_BYTES < this.#size; k++) windows.push(this.#view(r, k, false));
     }
     this.#windows = windows;
     this.#rwStale = true;
@@ -332,10 +339,7 @@ export class PosixJournal implements JournalFile {
     this.#rwStale = false;
     const r = this.#regions[this.#regions.length - 1];
     if (r === undefined || r.rwAddr === 0 || this.#retired) return;
-    for (let k = 0; k * WINDOW_BYTES < this.#size; k++) {
-      const ab = this.#wrapper(r, k, true);
-      this.#rwWindows.push(new Uint8Array(ab, 0, Math.min(this.#size - k * WINDOW_BYTES, ab.byteLength)));
-    }
+    for (let k = 0; k * WINDOW_BYTES < this.#size; k++) this.#rwWindows.push(this.#view(r, k, true));
   }
 
   sync(): void {
@@ -389,10 +393,9 @@ export class PosixJournal implements JournalFile {
   }
 
   /** Detaches a region's wrappers, then unmaps it, or leaves zeros where a transferred buffer may still read. */
-  #release(addr: number, len: number, wrappers: (ArrayBuffer | undefined)[]): void {
+  #release(addr: number, len: number, wrappers: ArrayBuffer[][]): void {
     let aliased = false;
-    for (const ab of wrappers) {
-      if (ab === undefined) continue;
+    for (const ab of wrappers.flat()) {
       if (isDetached(ab)) aliased = true; // transferred by someone else: its new owner reads this memory
       else if (!detach(ab)) aliased = true;
     }

@@ -122,7 +122,6 @@ export class PosixJournal implements JournalFile {
     this.#mappedWrites = binder.os === "linux" && libc.fallocate !== undefined;
     this.#cover = this.#pageCeil(size);
     this.readableEnd = this.#scanHoles();
-    if (this.#holes.length > 0) this.#mappedWrites = false;
     this.#rewrap();
   }
 
@@ -322,7 +321,8 @@ export class PosixJournal implements JournalFile {
 
   writeRecord(data: Uint8Array, offset: number): void {
     const n = data.byteLength;
-    if (this.#mappedWrites && offset + n <= this.#size) {
+    // Never into a hole: it may be sparse (a store there faults on a full disk).
+    if (this.#mappedWrites && this.#holes.length === 0 && offset + n <= this.#size) {
       if (this.#rwStale) this.#wrapWritable();
       const k = Math.floor(offset / WINDOW_BYTES);
       const w = this.#rwWindows[k];

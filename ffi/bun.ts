@@ -1,8 +1,15 @@
 /**
  * The Bun binder: `bun:ffi` behind the neutral {@linkcode Binder} interface.
  *
- * `bun:ffi` is imported through a variable so that Deno's type checker and
- * publisher never try to resolve it. Only the few members used here are typed.
+ * `bun:ffi` is loaded with `process.getBuiltinModule("bun:ffi")`, which is
+ * synchronous in Bun: no top-level `await` (Bun drops messages posted to a
+ * Worker while one is pending, and `bun build --bytecode` cannot compile one),
+ * no dynamic `import()` that `deno publish` cannot analyse, and no
+ * `import.meta.require` (a syntax error once `--bytecode` turns the bundle
+ * into CommonJS). Nothing here runs when the
+ * module is imported: {@linkcode bunBinder} is called by `runtime.ts` only
+ * under Bun, so other runtimes can import this file. Only the few members of
+ * `bun:ffi` used here are typed.
  *
  * @module
  */
@@ -18,8 +25,14 @@ interface BunFfi {
   read: { i32(ptr: number, offset: number): number };
 }
 
-const spec = "bun:ffi";
-const ffi = (await import(spec)) as BunFfi;
+interface BunGlobals {
+  Bun: { version: string };
+  process: {
+    platform: string;
+    env: Record<string, string | undefined>;
+    getBuiltinModule(id: string): unknown;
+  };
+}
 
 const BUN_TYPES: Record<NativeType, string> = {
   void: "void",
@@ -30,18 +43,6 @@ const BUN_TYPES: Record<NativeType, string> = {
   pointer: "u64_fast",
   buffer: "ptr",
 };
-
-interface BunProcess {
-  platform: string;
-  env: Record<string, string | undefined>;
-}
-const proc = (globalThis as unknown as { process: BunProcess }).process;
-
-function osOf(): HostOs {
-  if (proc.platform === "win32") return "windows";
-  if (proc.platform === "darwin") return "darwin";
-  return "linux";
-}
 
 function bindOne(fn: (...a: unknown[]) => unknown, params: readonly NativeType[], result: NativeType) {
   const n = params.length;
@@ -54,55 +55,66 @@ function bindOne(fn: (...a: unknown[]) => unknown, params: readonly NativeType[]
   };
 }
 
-/** The binder used when emdb runs under Bun. */
-export const binder: Binder = {
-  runtime: "bun",
-  os: osOf(),
-  open<T extends SymbolTable>(candidates: readonly string[], table: T): BoundLibrary<T> {
-    const errors: string[] = [];
-    for (const path of candidates) {
-      const out: Record<string, unknown> = {};
-      let loaded = false;
-      // Bun refuses a whole dlopen when one symbol is missing, so optional
-      // symbols are opened one by one after the required set loads.
-      const required: Record<string, { args: string[]; returns: string }> = {};
-      for (const [name, s] of Object.entries(table)) {
-        if (s.optional) continue;
-        required[name] = { args: s.parameters.map((p) => BUN_TYPES[p]), returns: BUN_TYPES[s.result] };
-      }
-      try {
-        const lib = ffi.dlopen(path, required);
-        for (const [name, s] of Object.entries(table)) {
-          if (s.optional) continue;
-          out[name] = bindOne(lib.symbols[name]!, s.parameters, s.result);
-        }
-        loaded = true;
-      } catch (e) {
-        errors.push(`${path}: ${(e as Error).message}`);
-      }
-      if (!loaded) continue;
-      for (const [name, s] of Object.entries(table)) {
-        if (!s.optional) continue;
+function spec(s: { parameters: readonly NativeType[]; result: NativeType }) {
+  return { args: s.parameters.map((p) => BUN_TYPES[p]), returns: BUN_TYPES[s.result] };
+}
+
+/**
+ * Creates the binder used when emdb runs under Bun.
+ *
+ * @returns The binder.
+ */
+export function bunBinder(): Binder {
+  const g = globalThis as unknown as BunGlobals;
+  const proc = g.process;
+  const ffi = proc.getBuiltinModule("bun:ffi") as BunFfi;
+  const os: HostOs = proc.platform === "win32" ? "windows" : proc.platform === "darwin" ? "darwin" : "linux";
+  return {
+    runtime: "bun",
+    runtimeName: `Bun ${g.Bun.version}`,
+    os,
+    closesWorkerFiles: false,
+    allowed: () => true,
+    open<T extends SymbolTable>(candidates: readonly string[], table: T): BoundLibrary<T> {
+      const errors: string[] = [];
+      for (const path of candidates) {
+        const out: Record<string, unknown> = {};
+        let loaded = false;
+        // Bun refuses a whole dlopen when one symbol is missing, so optional
+        // symbols are opened one by one after the required set loads.
+        const required: Record<string, { args: string[]; returns: string }> = {};
+        for (const [name, s] of Object.entries(table)) if (!s.optional) required[name] = spec(s);
         try {
-          const one = ffi.dlopen(path, {
-            [name]: { args: s.parameters.map((p) => BUN_TYPES[p]), returns: BUN_TYPES[s.result] },
-          });
-          out[name] = bindOne(one.symbols[name]!, s.parameters, s.result);
-        } catch {
-          // Optional symbol absent from this library.
+          const lib = ffi.dlopen(path, required);
+          for (const [name, s] of Object.entries(table)) {
+            if (!s.optional) out[name] = bindOne(lib.symbols[name]!, s.parameters, s.result);
+          }
+          loaded = true;
+        } catch (e) {
+          errors.push(`${path}: ${(e as Error).message}`);
         }
+        if (!loaded) continue;
+        for (const [name, s] of Object.entries(table)) {
+          if (!s.optional) continue;
+          try {
+            const one = ffi.dlopen(path, { [name]: spec(s) });
+            out[name] = bindOne(one.symbols[name]!, s.parameters, s.result);
+          } catch {
+            // Optional symbol absent from this library.
+          }
+        }
+        return out as BoundLibrary<T>;
       }
-      return out as BoundLibrary<T>;
-    }
-    throw new Error(`Cannot load a native library; tried:\n  ${errors.join("\n  ")}`);
-  },
-  wrap(address: number, length: number): ArrayBuffer {
-    return ffi.toArrayBuffer(address, 0, length);
-  },
-  readI32(address: number): number {
-    return ffi.read.i32(address, 0);
-  },
-  env(name: string): string | undefined {
-    return proc.env[name];
-  },
-};
+      throw new Error(`Cannot load a native library; tried:\n  ${errors.join("\n  ")}`);
+    },
+    wrap(address: number, length: number): ArrayBuffer {
+      return ffi.toArrayBuffer(address, 0, length);
+    },
+    readI32(address: number): number {
+      return ffi.read.i32(address, 0);
+    },
+    env(name: string): string | undefined {
+      return proc.env[name];
+    },
+  };
+}

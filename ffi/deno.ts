@@ -4,10 +4,20 @@
  * Deno passes and returns every 64-bit integer as a `bigint`; this binder
  * converts at the boundary so the rest of emdb only sees numbers.
  *
+ * Nothing here runs when the module is imported: {@linkcode denoBinder} is
+ * called by `runtime.ts` only under Deno, so other runtimes can import it.
+ *
+ * Permissions: `Deno.permissions.querySync` is asked before anything that
+ * needs one. FFI is checked as a whole once per library load, before any
+ * candidate path is tried (each `Deno.dlopen` of a path would otherwise
+ * prompt on its own); a prompt, when Deno would show one, is shown at most
+ * once, and a refusal is remembered by Deno (no second prompt).
+ *
  * @module
  */
 import { toBigInt, toNumber } from "./convert.ts";
-import type { Binder, BoundLibrary, HostOs, NativeType, SymbolTable } from "./types.ts";
+import { FfiPermissionError } from "./errors.ts";
+import type { Binder, BoundLibrary, HostOs, NativeType, Permission, SymbolTable } from "./types.ts";
 
 type DenoType = "void" | "i32" | "u32" | "i64" | "u64" | "usize" | "buffer";
 
@@ -43,53 +53,111 @@ function osOf(): HostOs {
   return "linux";
 }
 
-/** The binder used when emdb runs under Deno. */
-export const binder: Binder = {
-  runtime: "deno",
-  os: osOf(),
-  open<T extends SymbolTable>(candidates: readonly string[], table: T): BoundLibrary<T> {
-    const errors: string[] = [];
-    for (const path of candidates) {
-      const required: Record<string, Deno.ForeignFunction> = {};
-      for (const [name, spec] of Object.entries(table)) {
-        required[name] = {
-          parameters: spec.parameters.map((p) => DENO_TYPES[p]),
-          result: DENO_TYPES[spec.result],
-          optional: spec.optional === true,
-        } as Deno.ForeignFunction;
-      }
-      let lib: Deno.DynamicLibrary<Record<string, Deno.ForeignFunction>>;
-      try {
-        lib = Deno.dlopen(path, required);
-      } catch (e) {
-        errors.push(`${path}: ${(e as Error).message}`);
-        continue;
-      }
-      const out: Record<string, unknown> = {};
-      for (const [name, spec] of Object.entries(table)) {
-        const fn = (lib.symbols as Record<string, unknown>)[name];
-        if (typeof fn !== "function") continue;
-        out[name] = bindOne(fn as (...a: unknown[]) => unknown, spec.parameters, spec.result);
-      }
-      return out as BoundLibrary<T>;
-    }
-    throw new Error(`Cannot load a native library; tried:\n  ${errors.join("\n  ")}`);
-  },
-  wrap(address: number, length: number): ArrayBuffer {
-    const ptr = Deno.UnsafePointer.create(toBigInt(address));
-    if (ptr === null) throw new RangeError("Cannot wrap the null address");
-    return Deno.UnsafePointerView.getArrayBuffer(ptr, length);
-  },
-  readI32(address: number): number {
-    const ptr = Deno.UnsafePointer.create(toBigInt(address));
-    if (ptr === null) return 0;
-    return new Deno.UnsafePointerView(ptr).getInt32(0);
-  },
-  env(name: string): string | undefined {
+function descriptor(p: Permission): Deno.PermissionDescriptor {
+  switch (p.kind) {
+    case "ffi":
+      return { name: "ffi" };
+    case "env":
+      return { name: "env", variable: p.variable };
+    case "read":
+      return { name: "read", path: p.path };
+    case "write":
+      return { name: "write", path: p.path };
+  }
+}
+
+function state(d: Deno.PermissionDescriptor): Deno.PermissionState {
+  try {
+    return Deno.permissions.querySync(d).state;
+  } catch {
+    return "denied";
+  }
+}
+
+function allowed(p: Permission, prompt: boolean): boolean {
+  const d = descriptor(p);
+  let s = state(d);
+  if (s === "prompt" && prompt) {
     try {
-      return Deno.env.get(name);
+      s = Deno.permissions.requestSync(d).state;
     } catch {
-      return undefined;
+      s = "denied";
     }
-  },
-};
+  }
+  return s === "granted";
+}
+
+/**
+ * Checks once that FFI is granted as a whole (asking once where Deno would
+ * prompt). A path-scoped `--allow-ffi=<library>` is not enough: reading mapped
+ * memory (`UnsafePointerView`) needs the unscoped permission.
+ */
+function assertFfi(): void {
+  if (allowed({ kind: "ffi" }, true)) return;
+  throw new FfiPermissionError(
+    "--allow-ffi",
+    "Deno needs --allow-ffi to call the C library (flock, mmap, fdatasync); run again with --allow-ffi (not scoped to a path: emdb reads mapped memory, which needs the whole permission)",
+  );
+}
+
+/**
+ * Creates the binder used when emdb runs under Deno.
+ *
+ * @returns The binder.
+ */
+export function denoBinder(): Binder {
+  return {
+    runtime: "deno",
+    runtimeName: `Deno ${Deno.version.deno}`,
+    os: osOf(),
+    closesWorkerFiles: true,
+    allowed,
+    open<T extends SymbolTable>(candidates: readonly string[], table: T): BoundLibrary<T> {
+      assertFfi();
+      const errors: string[] = [];
+      for (const path of candidates) {
+        const required: Record<string, Deno.ForeignFunction> = {};
+        for (const [name, spec] of Object.entries(table)) {
+          required[name] = {
+            parameters: spec.parameters.map((p) => DENO_TYPES[p]),
+            result: DENO_TYPES[spec.result],
+            optional: spec.optional === true,
+          } as Deno.ForeignFunction;
+        }
+        let lib: Deno.DynamicLibrary<Record<string, Deno.ForeignFunction>>;
+        try {
+          lib = Deno.dlopen(path, required);
+        } catch (e) {
+          errors.push(`${path}: ${(e as Error).message}`);
+          continue;
+        }
+        const out: Record<string, unknown> = {};
+        for (const [name, spec] of Object.entries(table)) {
+          const fn = (lib.symbols as Record<string, unknown>)[name];
+          if (typeof fn !== "function") continue;
+          out[name] = bindOne(fn as (...a: unknown[]) => unknown, spec.parameters, spec.result);
+        }
+        return out as BoundLibrary<T>;
+      }
+      throw new Error(`Cannot load a native library; tried:\n  ${errors.join("\n  ")}`);
+    },
+    wrap(address: number, length: number): ArrayBuffer {
+      const ptr = Deno.UnsafePointer.create(toBigInt(address));
+      if (ptr === null) throw new RangeError("Cannot wrap the null address");
+      return Deno.UnsafePointerView.getArrayBuffer(ptr, length);
+    },
+    readI32(address: number): number {
+      const ptr = Deno.UnsafePointer.create(toBigInt(address));
+      if (ptr === null) return 0;
+      return new Deno.UnsafePointerView(ptr).getInt32(0);
+    },
+    env(name: string): string | undefined {
+      if (state({ name: "env", variable: name }) !== "granted") return undefined;
+      try {
+        return Deno.env.get(name);
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}

@@ -2,10 +2,13 @@
  * kernel32's symbols used by the Windows I/O backend, as data.
  *
  * Windows uses HANDLEs end to end (no CRT descriptors): `CreateFileW` opens,
- * `LockFileEx` locks a separate lock file (Windows locks are mandatory, so the
- * data file itself is never locked), and the journal is mapped with
- * `CreateFileMappingW` + `MapViewOfFileEx` into a reserved address range.
- * HANDLEs are 64-bit integers (`pointer`), which is what `bun:ffi` requires.
+ * `WriteFile` with an OVERLAPPED offset writes, `LockFileEx` locks a separate
+ * lock file (Windows locks are mandatory, so the data file itself is never
+ * locked), and the journal is mapped read-only with `CreateFileMappingW` +
+ * `MapViewOfFileEx` at an address the OS picks (a new view at each growth;
+ * no address range is reserved ahead, unlike the POSIX backend). HANDLEs are
+ * 64-bit integers (`pointer`), which is what `bun:ffi` requires. Only the
+ * symbols the backend calls are declared.
  *
  * @module
  */
@@ -20,8 +23,6 @@ export const KERNEL32 = {
   },
   /** BOOL CloseHandle(HANDLE h) */
   CloseHandle: { parameters: ["pointer"], result: "i32" },
-  /** BOOL ReadFile(HANDLE h, LPVOID buf, DWORD toRead, LPDWORD read, LPOVERLAPPED ov) */
-  ReadFile: { parameters: ["pointer", "buffer", "u32", "buffer", "buffer"], result: "i32" },
   /** BOOL WriteFile(HANDLE h, LPCVOID buf, DWORD toWrite, LPDWORD written, LPOVERLAPPED ov) */
   WriteFile: { parameters: ["pointer", "buffer", "u32", "buffer", "buffer"], result: "i32" },
   /** BOOL FlushFileBuffers(HANDLE h) */
@@ -40,10 +41,6 @@ export const KERNEL32 = {
   MapViewOfFileEx: { parameters: ["pointer", "u32", "u32", "u32", "u64", "pointer"], result: "pointer" },
   /** BOOL UnmapViewOfFile(LPCVOID base) */
   UnmapViewOfFile: { parameters: ["pointer"], result: "i32" },
-  /** LPVOID VirtualAlloc(LPVOID addr, SIZE_T size, DWORD type, DWORD protect) */
-  VirtualAlloc: { parameters: ["pointer", "u64", "u32", "u32"], result: "pointer" },
-  /** BOOL VirtualFree(LPVOID addr, SIZE_T size, DWORD type) */
-  VirtualFree: { parameters: ["pointer", "u64", "u32"], result: "i32" },
   /** DWORD GetLastError(void) */
   GetLastError: { parameters: [], result: "u32" },
 } as const satisfies SymbolTable;
@@ -66,12 +63,7 @@ export const WIN32 = {
   LOCKFILE_FAIL_IMMEDIATELY: 1,
   LOCKFILE_EXCLUSIVE_LOCK: 2,
   PAGE_READONLY: 0x02,
-  PAGE_NOACCESS: 0x01,
   FILE_MAP_READ: 0x04,
-  MEM_RESERVE: 0x2000,
-  MEM_RELEASE: 0x8000,
-  MEM_PRESERVE_PLACEHOLDER: 0x2,
   FILE_END_OF_FILE_INFO: 6,
   ERROR_LOCK_VIOLATION: 33,
-  ERROR_IO_PENDING: 997,
 } as const;

@@ -11,8 +11,6 @@ import type { SymbolTable } from "./types.ts";
 
 /** Symbols shared by Linux and macOS. */
 const COMMON = {
-  /** ssize_t pread(int fd, void *buf, size_t count, off_t offset) */
-  pread: { parameters: ["i32", "buffer", "u64", "i64"], result: "i64" },
   /** ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset) */
   pwrite: { parameters: ["i32", "buffer", "u64", "i64"], result: "i64" },
   /** int fsync(int fd) */
@@ -25,8 +23,10 @@ const COMMON = {
   mmap: { parameters: ["pointer", "u64", "i32", "i32", "i32", "i64"], result: "i64" },
   /** int munmap(void *addr, size_t length) */
   munmap: { parameters: ["pointer", "u64"], result: "i32" },
-  /** int madvise(void *addr, size_t length, int advice) */
-  madvise: { parameters: ["pointer", "u64", "i32"], result: "i32", optional: true },
+  /** off_t lseek(int fd, off_t offset, int whence) — SEEK_HOLE/SEEK_DATA find holes; SEEK_SET tags a lock's file description */
+  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  /** int getpagesize(void) */
+  getpagesize: { parameters: [], result: "i32" },
 } as const satisfies SymbolTable;
 
 /** glibc and musl on Linux. */
@@ -38,6 +38,8 @@ export const LIBC_LINUX = {
   fallocate: { parameters: ["i32", "i32", "i64", "i64"], result: "i32", optional: true },
   /** int *__errno_location(void) */
   __errno_location: { parameters: [], result: "pointer" },
+  /** pid_t gettid(void) — glibc 2.30+, musl 1.2.2+; identifies the thread (Worker) holding a lock */
+  gettid: { parameters: [], result: "i32", optional: true },
 } as const satisfies SymbolTable;
 
 /** libSystem on macOS. */
@@ -76,7 +78,9 @@ export interface PosixConstants {
   readonly LOCK_EX: number;
   readonly LOCK_NB: number;
   readonly LOCK_UN: number;
-  readonly MADV_RANDOM: number;
+  readonly SEEK_SET: number;
+  readonly SEEK_DATA: number;
+  readonly SEEK_HOLE: number;
   readonly F_FULLFSYNC: number;
 }
 
@@ -93,7 +97,9 @@ export const LINUX_CONSTANTS: PosixConstants = {
   LOCK_EX: 2,
   LOCK_NB: 4,
   LOCK_UN: 8,
-  MADV_RANDOM: 1,
+  SEEK_SET: 0,
+  SEEK_DATA: 3,
+  SEEK_HOLE: 4,
   F_FULLFSYNC: -1,
 };
 
@@ -110,6 +116,8 @@ export const DARWIN_CONSTANTS: PosixConstants = {
   LOCK_EX: 2,
   LOCK_NB: 4,
   LOCK_UN: 8,
-  MADV_RANDOM: 1,
+  SEEK_SET: 0,
+  SEEK_DATA: 4,
+  SEEK_HOLE: 3,
   F_FULLFSYNC: 51,
 };

@@ -50,15 +50,44 @@ export type BoundLibrary<T extends SymbolTable> =
 /** The operating systems the I/O backends know. */
 export type HostOs = "linux" | "darwin" | "windows";
 
+/**
+ * A permission a runtime may withhold (Deno's `--allow-*` flags; Bun grants
+ * everything; a runtime without FFI never grants `ffi`).
+ */
+export type Permission =
+  | { readonly kind: "ffi" }
+  | { readonly kind: "read"; readonly path: string }
+  | { readonly kind: "write"; readonly path: string }
+  | { readonly kind: "env"; readonly variable: string };
+
 /** What a runtime adapter provides. Nothing outside `ffi/` sees more than this. */
 export interface Binder {
-  /** Which runtime this binder drives. */
-  readonly runtime: "deno" | "bun";
+  /** Which runtime this binder drives; `"other"` has no FFI (Node, for instance). */
+  readonly runtime: "deno" | "bun" | "other";
+  /** The runtime's name and version, for messages (`"Deno 2.9.6"`). */
+  readonly runtimeName: string;
   /** The operating system the process runs on. */
   readonly os: HostOs;
   /**
+   * Whether the runtime closes the file descriptors a Worker opened when the
+   * Worker is terminated (Deno does; Bun 1.4 keeps them open until the process
+   * exits). Decides who may release a lock a terminated Worker held: only when
+   * the runtime does not, may emdb close them itself without racing it.
+   */
+  readonly closesWorkerFiles: boolean;
+  /**
+   * Whether the runtime grants a permission. Asks the runtime once; when it
+   * would prompt the user and `prompt` is true, prompts once (Deno shows the
+   * prompt only in a terminal, and denies without one).
+   */
+  allowed(permission: Permission, prompt: boolean): boolean;
+  /**
    * Opens the first candidate library that loads and binds `table` from it.
+   * Checks the FFI permission once before trying any path (so a runtime that
+   * prompts asks at most once).
    *
+   * @throws {FfiPermissionError} When the runtime refuses FFI.
+   * @throws {FfiUnsupportedError} When the runtime has no FFI.
    * @throws {Error} Listing every path tried when none loads.
    */
   open<T extends SymbolTable>(candidates: readonly string[], table: T): BoundLibrary<T>;
@@ -69,6 +98,6 @@ export interface Binder {
   wrap(address: number, length: number): ArrayBuffer;
   /** Reads the 32-bit signed integer at `address` (used for `errno`). */
   readI32(address: number): number;
-  /** Reads an environment variable, or `undefined` when unset or not permitted. */
+  /** Reads an environment variable, or `undefined` when unset or not permitted (never prompts). */
   env(name: string): string | undefined;
 }

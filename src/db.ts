@@ -12,7 +12,7 @@ import { acquireLock, breakLock, type LockHolder, readHolder } from "./engine/lo
 import { recoverJournal } from "./engine/open.ts";
 import type { Io } from "./io/io.ts";
 import { MemoryIo } from "./io/memory_io.ts";
-import { systemIo } from "./io/system_io.ts";
+import { assertSystemAccess, systemIo } from "./io/system_io.ts";
 import { type EmdbOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { checkNamespaceName, Namespace } from "./namespace.ts";
 import { defaultDatabasePath, toFilePath } from "./paths.ts";
@@ -121,7 +121,9 @@ export class Emdb extends KvStore implements Disposable {
    * @param path File path or `file:` URL of the journal.
    * @param options See {@linkcode EmdbOptions}.
    * @returns The open database.
-   * @throws {EmdbError} `LOCK_BUSY`, `NOT_EMDB`, `VERSION_MISMATCH`, `CORRUPTED`, `NOT_FOUND`, `IO`.
+   * @throws {EmdbError} `LOCK_BUSY`, `NOT_EMDB`, `VERSION_MISMATCH`, `CORRUPTED`, `NOT_FOUND`, `IO`; `PERMISSION`
+   *   (naming the missing Deno flags); `UNSUPPORTED` (a runtime without FFI, such as Node); `KEY_REQUIRED`,
+   *   `KEY_MISMATCH`, `NOT_ENCRYPTED` (encryption).
    * @throws {TypeError} For an unknown option or a bad argument.
    *
    * @example
@@ -137,8 +139,10 @@ export class Emdb extends KvStore implements Disposable {
    */
   static open(path: string | URL, options?: EmdbOptions): Emdb {
     const opts = resolveOptions(options);
+    const file = toFilePath(path);
+    assertSystemAccess(file);
     const io = systemIo();
-    return new Emdb(openEngine(io, io.realPath(toFilePath(path)), opts));
+    return new Emdb(openEngine(io, io.realPath(file), opts));
   }
 
   /**
@@ -162,6 +166,7 @@ export class Emdb extends KvStore implements Disposable {
   static openDefault(options?: EmdbOptions): Emdb {
     const opts = resolveOptions(options);
     const { dir, file } = defaultDatabasePath(opts.appName, opts.databaseName, opts.dataRoot);
+    assertSystemAccess(file);
     const io = systemIo();
     io.makeDirectory(dir);
     return new Emdb(openEngine(io, io.realPath(file), opts));

@@ -21,8 +21,13 @@
  * - `INVALID_CONFIG`: the options contradict each other or the file.
  * - `FULL`: the journal reached the largest size this format can address.
  * - `IO`: the operating system refused a call; `errno` names the reason.
- * - `UNSUPPORTED`: the runtime cannot call the OS (under Deno: run with
- *   `--allow-ffi`), or the platform is not supported.
+ * - `UNSUPPORTED`: the runtime has no FFI emdb can use (Node, for instance:
+ *   the message names the supported runtimes; `Emdb.openInMemory()` still
+ *   works), or the platform is not supported; also an operation an encrypted
+ *   database cannot offer (`getUnsafeView`).
+ * - `PERMISSION`: the runtime withholds a permission emdb needs; the message
+ *   names the flag that grants it (under Deno: `--allow-ffi`, `--allow-read`,
+ *   `--allow-write`, `--allow-env`). Nothing was created or changed.
  * - `BUSY`: a write was attempted while the database was reading user code
  *   inside another write (the iterable given to `setMany`, a transaction
  *   callback); write after that call returns.
@@ -46,6 +51,7 @@ export type EmdbErrorCode =
   | "FULL"
   | "IO"
   | "UNSUPPORTED"
+  | "PERMISSION"
   | "BUSY"
   | "CONFLICT"
   | "NAMESPACE_DROPPED"

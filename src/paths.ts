@@ -7,7 +7,13 @@
  * given, else per OS: Linux and BSD `$XDG_DATA_HOME`, then
  * `$HOME/.local/share`; macOS `$HOME/Library/Application Support`; Windows
  * `%LOCALAPPDATA%`, then `%APPDATA%`, then `%USERPROFILE%\AppData\Local`; the
- * current folder as a last resort.
+ * current folder as a last resort, when none of these variables is set.
+ *
+ * Reading those variables needs a permission under Deno (`--allow-env`, or
+ * `--allow-env=XDG_DATA_HOME,HOME` on Linux). Without it the default folder
+ * cannot be known, and `defaultDataRoot` throws `PERMISSION` rather than
+ * silently use the current folder; in a terminal Deno asks first, once per
+ * variable. Passing `dataRoot` needs no environment at all.
  *
  * @module
  */
@@ -15,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { join, resolve } from "node:path";
 import { binder } from "../ffi/mod.ts";
 import { EmdbError } from "./errors.ts";
+import { isPermissionRefusal } from "./io/node_files.ts";
 
 /**
  * Turns a path argument into an absolute file path.
@@ -30,7 +37,16 @@ export function toFilePath(path: string | URL): string {
   }
   if (typeof path !== "string") throw new TypeError(`Database path must be a string or URL, got ${typeof path}`);
   if (path === "" || path.includes("\0")) throw new TypeError("Database path must be a non-empty string without NUL");
-  return resolve(path);
+  try {
+    return resolve(path);
+  } catch (e) {
+    // A relative path needs the current folder, which Deno reveals only with --allow-read.
+    if (!isPermissionRefusal(e)) throw e;
+    throw new EmdbError("PERMISSION", `Cannot resolve the database path "${path}": ${(e as Error).message}`, {
+      path,
+      cause: e,
+    });
+  }
 }
 
 function checkName(what: string, name: string, fallback: string): string {
@@ -49,6 +65,14 @@ function checkName(what: string, name: string, fallback: string): string {
  */
 export function defaultDataRoot(): string {
   const env = (k: string) => {
+    if (!binder.allowed({ kind: "env", variable: k }, true)) {
+      throw new EmdbError(
+        "PERMISSION",
+        `Cannot find the default database folder: ${binder.runtimeName} needs --allow-env to read $${k} (or --allow-env=${
+          variablesRead().join(",")
+        }), or pass the dataRoot option`,
+      );
+    }
     const v = binder.env(k);
     return v === undefined || v === "" ? undefined : v;
   };
@@ -58,11 +82,21 @@ export function defaultDataRoot(): string {
     const profile = env("USERPROFILE");
     return profile ? join(profile, "AppData", "Local") : resolve(".");
   }
-  const home = env("HOME");
-  if (binder.os === "darwin") return home ? join(home, "Library", "Application Support") : resolve(".");
+  if (binder.os === "darwin") {
+    const home = env("HOME");
+    return home ? join(home, "Library", "Application Support") : resolve(".");
+  }
   const xdg = env("XDG_DATA_HOME");
   if (xdg) return xdg;
+  const home = env("HOME");
   return home ? join(home, ".local", "share") : resolve(".");
+}
+
+/** The environment variables `defaultDataRoot` may read on this OS, in order. */
+function variablesRead(): string[] {
+  if (binder.os === "windows") return ["LOCALAPPDATA", "APPDATA", "USERPROFILE"];
+  if (binder.os === "darwin") return ["HOME"];
+  return ["XDG_DATA_HOME", "HOME"];
 }
 
 /**

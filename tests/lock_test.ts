@@ -16,6 +16,11 @@ interface ChildReport {
   message?: string;
 }
 
+/** The version in deno.json, which every holder file must carry. */
+const packageVersion =
+  (JSON.parse(readFileSync(new URL("../deno.json", import.meta.url), "utf8")) as { version: string })
+    .version;
+
 async function childTry(mode: "try" | "break", path: string): Promise<ChildReport> {
   const r = await runFixture("lock_child.ts", [mode, path], { timeoutMs: 60_000 });
   assert.equal(r.code, 0, `child failed: ${r.stderr}`);
@@ -38,6 +43,7 @@ test("a second open of the same path in this process throws LOCK_BUSY naming the
   for (const other of [path, join(dir, "sub", "..", "db.emdb"), new URL(`file://${path}`)]) {
     const e = assertEmdbError(() => Emdb.open(other), "LOCK_BUSY");
     assert.ok(e.message.includes(path), `the message names the path: ${e.message}`);
+    assert.ok(e.message.includes(`held by this process (pid ${process.pid})`), e.message);
     assert.equal(e.pid, process.pid);
   }
   // The failed opens did not disturb the first handle.
@@ -119,11 +125,12 @@ test("lockHolder() describes this process while it holds the lock and returns un
     holder.acquiredAt >= before - 1000 && holder.acquiredAt <= after + 1000,
     `acquiredAt ${holder.acquiredAt} not near ${before}..${after}`,
   );
-  assert.ok(holder.version === undefined || (typeof holder.version === "string" && holder.version.length > 0));
+  assert.equal(holder.version, packageVersion, "the holder records this package's version");
   const meta = readFileSync(`${path}.lock-meta`, "utf8");
   assert.match(meta, /^emdb-lock v1\n/);
   assert.match(meta, new RegExp(`^pid=${process.pid}$`, "m"));
   assert.match(meta, /^acquired_at=\d+$/m);
+  assert.match(meta, new RegExp(`^version=${packageVersion.replaceAll(".", "\\.")}$`, "m"));
   db.close();
   assert.equal(Emdb.lockHolder(path), undefined);
 });
@@ -199,6 +206,7 @@ test("breakLock() while this process holds the lock throws LOCK_BUSY and changes
   const e = assertEmdbError(() => Emdb.breakLock(path), "LOCK_BUSY");
   assert.equal(e.pid, process.pid);
   assert.ok(e.message.includes(path));
+  assert.ok(e.message.includes(`this process (pid ${process.pid})`), e.message);
   assert.equal(Emdb.lockHolder(path)?.pid, process.pid);
   assertEmdbError(() => Emdb.open(path), "LOCK_BUSY");
   db.set("still", "works");

@@ -204,7 +204,7 @@ test("a commit torn at any byte is all or nothing after reopen", () => {
 
 test("transactions killed by SIGKILL at random points leave every transfer whole (the sum is constant)", async (t) => {
   const path = tempDbPath(t);
-  const child = new LiveChild("transfer_child.ts", [path]);
+  const child = new LiveChild("bank_child.ts", [path]);
   await child.waitForLine((l) => l.startsWith("committed 200"), 60_000);
   await child.kill();
   const acked = Math.max(...child.lines.filter((l) => l.startsWith("committed ")).map((l) => Number(l.split(" ")[1])));

@@ -130,6 +130,7 @@ export class Engine {
     this.#replayedBytes = r.replayedBytes;
     this.#gen = file.generation;
     this.#ks.setWindows(file.windows);
+    this.#ks.file = file;
     this.#w.crypto = r.keyspace.crypto;
     this.#gens = new Generations(file, r.keyspace);
     this.#policy = new WritePolicy(this.#policyHost(), opts.flushPolicy, opts.autoCompact);
@@ -221,6 +222,7 @@ export class Engine {
     const kb = this.#kbuf;
     let klen = writeKey(key, kb, 0);
     const ks = this.#ks;
+    ks.revive();
     if (ks.crypto !== undefined) klen = this.#tagProbe(space, kb, 0, klen);
     this.probeLen = klen;
     const off = space.hash.find(ks.hash(kb, 0, klen), kb, 0, klen, ks);
@@ -243,6 +245,7 @@ export class Engine {
   findBytes(space: Space, key: Uint8Array): number {
     if (this.#closed) throw closedError(this.path);
     const ks = this.#ks;
+    ks.revive();
     let probe = key;
     let len = key.length;
     if (ks.crypto !== undefined) {
@@ -391,6 +394,7 @@ export class Engine {
   /** Appends the write buffer's `len` bytes, applies them to the indexes, then honours the flush policy. */
   #commit(len: number, batch: boolean, now: number): number {
     const off = this.#append(len, batch);
+    this.#ks.revive();
     this.#ks.apply(this.#w.buf, 0, off, now);
     if (len > 1024 * 1024) this.#w.shrink();
     this.#policy.afterWrite(this.#end);
@@ -630,6 +634,7 @@ export class Engine {
     this.#end = next.end;
     this.#gen = next.file.generation;
     this.#ks.setWindows(next.file.windows);
+    this.#ks.file = next.file;
     this.#checkpointEnd = 0;
     this.#dirty = false;
     this.#sinceSync = 0;

@@ -87,6 +87,7 @@ abstract class SnapshotIterator<T> implements IterableIterator<T> {
       this.return();
       throw e;
     }
+    ks.revive();
     for (;;) {
       const off = this.#left > 0 ? this.nextOffset() : -1;
       if (off < 0) {

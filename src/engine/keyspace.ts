@@ -13,7 +13,7 @@
 import { halfSipHash } from "../index/halfsiphash.ts";
 import type { KeySource } from "../index/hash_index.ts";
 import type { OrderedKeySource } from "../index/ordered_index.ts";
-import { WINDOW_BYTES } from "../io/io.ts";
+import { type JournalFile, WINDOW_BYTES } from "../io/io.ts";
 import {
   ENCRYPTED_FLAGS,
   FLAG_ENCRYPTED,
@@ -86,6 +86,20 @@ export class Keyspace implements KeySource, OrderedKeySource {
     this.spaces.set(0, this.main);
   }
 
+  /** The journal these windows come from (to make fresh ones when a user detached one). */
+  file: JournalFile | undefined;
+
+  /**
+   * Makes sure no window was detached by a user who moved a view's buffer away
+   * (then fresh windows are made over the same memory). One comparison when
+   * nothing happened; called at the start of every read.
+   */
+  revive(): void {
+    if (this.win0.byteLength !== 0 || this.file === undefined || this.windows.length === 0) return;
+    this.file.refresh();
+    this.setWindows(this.file.windows);
+  }
+
   /** Points at a new set of windows (after the file grew). */
   setWindows(windows: readonly Uint8Array[]): void {
     this.windows = windows;
@@ -95,7 +109,15 @@ export class Keyspace implements KeySource, OrderedKeySource {
 
   /** The window holding the record at file offset `off`. */
   bufAt(off: number): Uint8Array {
-    return off < WINDOW_BYTES ? this.win0 : this.windows[Math.floor(off / WINDOW_BYTES)] ?? EMPTY;
+    if (off < WINDOW_BYTES) return this.win0;
+    const w = this.windows[Math.floor(off / WINDOW_BYTES)] ?? EMPTY;
+    if (w.byteLength === 0 && this.file !== undefined) {
+      // A window past the first was detached by a user: make fresh ones.
+      this.file.refresh();
+      this.setWindows(this.file.windows);
+      return this.windows[Math.floor(off / WINDOW_BYTES)] ?? EMPTY;
+    }
+    return w;
   }
 
   /** Where file offset `off` lies inside {@linkcode Keyspace.bufAt}'s window. */

@@ -10,8 +10,23 @@
  * pid=<decimal>
  * acquired_at=<Unix ms>
  * version=<emdb version>
+ * thread=<OS thread id>        (Linux; absent elsewhere)
+ * tag=<decimal>                (Linux; absent elsewhere)
  * ```
- *   Lines after the first are `key=value`; unknown keys are ignored.
+ *   Lines after the first are `key=value`; unknown keys are ignored (the Rust
+ *   crate ignores `thread` and `tag`).
+ *
+ * Holders inside this process. Threads of one process (Workers) do not share
+ * `heldHere`, but they do conflict on the OS lock, so a second open from any
+ * thread is `LOCK_BUSY`, and the message says the lock is "held by this
+ * process (pid N)". A Worker terminated while it holds a database leaves its
+ * lock behind: Deno closes the Worker's descriptors shortly after
+ * `terminate()` (the lock goes with them), Bun keeps them until the process
+ * exits. `thread` and `tag` let a later open or `breakLock` in the same
+ * process prove the holder is gone (its thread has ended) and release exactly
+ * its descriptors (see `Io.reclaimLock`); a holder whose thread still runs is
+ * never touched. Until the runtime or emdb has released it, such a lock is
+ * reported as held by a Worker of this process that has ended.
  *
  * Unlike the crate, `<path>.lock` is never deleted on release: deleting it
  * after unlocking lets a waiting process lock the unlinked file while a third
@@ -20,8 +35,9 @@
  *
  * @module
  */
+import process from "node:process";
 import { EmdbError } from "../errors.ts";
-import type { Io, LockAttempt, LockHandle } from "../io/io.ts";
+import type { Io, LockAttempt, LockHandle, LockOwner, ReclaimResult } from "../io/io.ts";
 import { VERSION } from "../version.ts";
 
 /** Who holds (or last held) a database's lock, as written in `<path>.lock-meta`. */
@@ -46,6 +62,12 @@ export function lockPaths(path: string): { lock: string; meta: string } {
 /** Paths held by a handle of this process, so a second open fails with our own pid. */
 const heldHere = new Set<string>();
 
+/** A holder record with what identifies the holder inside its process (not public). */
+interface HolderRecord {
+  holder: LockHolder;
+  owner: LockOwner | undefined;
+}
+
 /**
  * Parses a `.lock-meta` body.
  *
@@ -55,6 +77,10 @@ const heldHere = new Set<string>();
  * @throws {EmdbError} `CORRUPTED` when the body is not a holder record.
  */
 export function parseHolder(text: string, path: string): LockHolder | undefined {
+  return parseRecord(text, path)?.holder;
+}
+
+function parseRecord(text: string, path: string): HolderRecord | undefined {
   if (text.trim() === "") return undefined;
   const lines = text.split(/\r?\n/);
   const first = lines[0]!.trim();
@@ -75,11 +101,18 @@ export function parseHolder(text: string, path: string): LockHolder | undefined 
     throw new EmdbError("CORRUPTED", `Cannot read lock holder "${path}": missing pid`, { path });
   }
   const acquiredAt = Number(fields.get("acquired_at") ?? "0");
+  const thread = Number(fields.get("thread"));
+  const tag = Number(fields.get("tag"));
   return {
-    schemaVersion,
-    pid,
-    acquiredAt: Number.isFinite(acquiredAt) ? acquiredAt : 0,
-    version: fields.get("version") ?? fields.get("crate_version"),
+    holder: {
+      schemaVersion,
+      pid,
+      acquiredAt: Number.isFinite(acquiredAt) ? acquiredAt : 0,
+      version: fields.get("version") ?? fields.get("crate_version"),
+    },
+    owner: Number.isSafeInteger(thread) && thread > 0 && Number.isSafeInteger(tag) && tag > 0
+      ? { thread, tag }
+      : undefined,
   };
 }
 
@@ -91,17 +124,26 @@ export function parseHolder(text: string, path: string): LockHolder | undefined 
  * @returns The holder, or `undefined` when no holder file exists.
  */
 export function readHolder(io: Io, path: string): LockHolder | undefined {
+  return readRecord(io, path)?.holder;
+}
+
+function readRecord(io: Io, path: string): HolderRecord | undefined {
   const { meta } = lockPaths(path);
   const bytes = io.readFile(meta);
   if (bytes === undefined) return undefined;
-  return parseHolder(new TextDecoder().decode(bytes), meta);
+  return parseRecord(new TextDecoder().decode(bytes), meta);
 }
 
-/** `io.tryLock`, with a lock file that cannot be opened reported as `LOCK_FAILED`. */
+/**
+ * `io.tryLock`, with a lock file that cannot be opened reported as
+ * `LOCK_FAILED` (a refused permission or a runtime without FFI keep their
+ * own codes: they say what to do).
+ */
 function tryLock(io: Io, lock: string): LockAttempt {
   try {
     return io.tryLock(lock);
   } catch (e) {
+    if (e instanceof EmdbError && (e.code === "PERMISSION" || e.code === "UNSUPPORTED")) throw e;
     const errno = e instanceof EmdbError ? e.errno : undefined;
     throw new EmdbError("LOCK_FAILED", `Cannot open lock file "${lock}"${errno ? `: ${errno}` : ""}`, {
       path: lock,
@@ -111,18 +153,51 @@ function tryLock(io: Io, lock: string): LockAttempt {
   }
 }
 
-function busy(path: string, holder: LockHolder | undefined): EmdbError {
-  const who = holder ? `process ${holder.pid}` : "another handle";
+function busy(path: string, holder: LockHolder | undefined, state: ReclaimResult = "unknown"): EmdbError {
+  let who = "another handle";
+  if (holder !== undefined && holder.pid === process.pid) {
+    who = `this process (pid ${holder.pid})`;
+    if (state === "ending") who += ", by a Worker that has ended; retry once the runtime has released it";
+    else who += ": another handle, in this thread or a Worker";
+  } else if (holder !== undefined) {
+    who = `process ${holder.pid}`;
+  }
   const details = holder ? { path, pid: holder.pid } : { path };
   return new EmdbError("LOCK_BUSY", `Cannot open database "${path}": lock held by ${who}`, details);
 }
 
-function safeHolder(io: Io, path: string): LockHolder | undefined {
+function safeRecord(io: Io, path: string): HolderRecord | undefined {
   try {
-    return readHolder(io, path);
+    return readRecord(io, path);
   } catch {
     return undefined;
   }
+}
+
+/** Errors of a full or failing disk: the cause is the disk, not the lock. */
+const DISK_ERRNOS = new Set(["ENOSPC", "EDQUOT", "EIO", "EFBIG"]);
+
+/**
+ * Takes the OS lock; when a holder in this process whose thread has ended
+ * still has it, releases that holder's descriptors and tries once more.
+ *
+ * @returns The handle, or the LOCK_BUSY error to throw.
+ */
+function lockOrReclaim(io: Io, path: string): LockHandle | EmdbError {
+  const { lock } = lockPaths(path);
+  const attempt = tryLock(io, lock);
+  if (attempt.ok) return attempt.handle;
+  if (attempt.errno !== "EAGAIN" && attempt.errno !== "EWOULDBLOCK" && attempt.errno !== "EACCES") {
+    throw new EmdbError("LOCK_FAILED", `Cannot lock "${lock}": ${attempt.errno}`, { path: lock, errno: attempt.errno });
+  }
+  const record = safeRecord(io, path);
+  if (record?.holder.pid !== process.pid || record.owner === undefined) return busy(path, record?.holder);
+  const state = io.reclaimLock(path, record.owner);
+  if (state === "released") {
+    const again = tryLock(io, lock);
+    if (again.ok) return again.handle;
+  }
+  return busy(path, record.holder, state);
 }
 
 /**
@@ -135,26 +210,25 @@ function safeHolder(io: Io, path: string): LockHolder | undefined {
  * @throws {EmdbError} `LOCK_BUSY` when held elsewhere.
  */
 export function acquireLock(io: Io, path: string, pid: number): LockHandle {
-  const { lock, meta } = lockPaths(path);
+  const { meta } = lockPaths(path);
   if (heldHere.has(path)) throw busy(path, { schemaVersion: 1, pid, acquiredAt: 0, version: VERSION });
-  const attempt = tryLock(io, lock);
-  if (!attempt.ok) {
-    if (attempt.errno === "EAGAIN" || attempt.errno === "EWOULDBLOCK" || attempt.errno === "EACCES") {
-      throw busy(path, safeHolder(io, path));
-    }
-    throw new EmdbError("LOCK_FAILED", `Cannot lock "${lock}": ${attempt.errno}`, { path: lock, errno: attempt.errno });
-  }
+  const handle = lockOrReclaim(io, path);
+  if (handle instanceof EmdbError) throw handle;
   heldHere.add(path);
   try {
-    const body = `emdb-lock v1\npid=${pid}\nacquired_at=${Date.now()}\nversion=${VERSION}\n`;
+    let body = `emdb-lock v1\npid=${pid}\nacquired_at=${Date.now()}\nversion=${VERSION}\n`;
+    if (handle.owner !== undefined && handle.owner.thread > 0) {
+      body += `thread=${handle.owner.thread}\ntag=${handle.owner.tag}\n`;
+    }
     io.writeFileAtomic(meta, new TextEncoder().encode(body));
   } catch (e) {
     heldHere.delete(path);
-    attempt.handle.release();
-    throw new EmdbError("LOCK_FAILED", `Cannot write lock holder "${meta}"`, { path: meta, cause: e });
+    handle.release();
+    throw holderWriteError(meta, e);
   }
   let released = false;
   return {
+    owner: handle.owner,
     release(): void {
       if (released) return;
       released = true;
@@ -162,10 +236,27 @@ export function acquireLock(io: Io, path: string, pid: number): LockHandle {
         io.remove(meta);
       } finally {
         heldHere.delete(path);
-        attempt.handle.release();
+        handle.release();
       }
     },
   };
+}
+
+/**
+ * The error for a holder record that could not be written: `IO` with the
+ * errno when the disk is the cause (full, failing), else `LOCK_FAILED` with
+ * the errno; a permission refusal keeps its code.
+ */
+function holderWriteError(meta: string, e: unknown): EmdbError {
+  const errno = e instanceof EmdbError ? e.errno : undefined;
+  if (e instanceof EmdbError && e.code === "PERMISSION") return e;
+  const code = errno !== undefined && DISK_ERRNOS.has(errno) ? "IO" : "LOCK_FAILED";
+  return new EmdbError(code, `Cannot write lock holder "${meta}"${errno ? `: ${errno}` : ""}`, {
+    path: meta,
+    errno,
+    syscall: e instanceof EmdbError ? e.syscall : undefined,
+    cause: e,
+  });
 }
 
 /**
@@ -176,7 +267,9 @@ export function acquireLock(io: Io, path: string, pid: number): LockHandle {
  *
  * The kernel drops an advisory lock when its holder dies, so a lock that is
  * still held belongs to a live process; breaking it would let two writers
- * corrupt the database, and this refuses instead.
+ * corrupt the database, and this refuses instead. The one exception is a
+ * holder in this process whose thread has ended (a terminated Worker): its
+ * descriptors are released (see the module notes) and the record cleared.
  *
  * @param io The file system.
  * @param path The database path.
@@ -184,17 +277,17 @@ export function acquireLock(io: Io, path: string, pid: number): LockHandle {
  */
 export function breakLock(io: Io, path: string): void {
   const { lock, meta } = lockPaths(path);
-  if (heldHere.has(path)) throw busy(path, safeHolder(io, path));
+  if (heldHere.has(path)) throw busy(path, safeRecord(io, path)?.holder);
   if (io.statKind(lock) !== "file") {
     // Nothing can hold a lock file that does not exist (or is not a file); drop a stray holder record.
     io.remove(meta);
     return;
   }
-  const attempt = tryLock(io, lock);
-  if (!attempt.ok) throw busy(path, safeHolder(io, path));
+  const handle = lockOrReclaim(io, path);
+  if (handle instanceof EmdbError) throw handle;
   try {
     io.remove(meta);
   } finally {
-    attempt.handle.release();
+    handle.release();
   }
 }

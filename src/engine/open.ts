@@ -294,7 +294,7 @@ export function recoverJournal(io: Io, file: JournalFile, path: string | undefin
   const keyring = unlock(header, opts, label, path);
   const crypto = keyring === undefined ? undefined : new RecordCrypto(keyring, header.fileId);
 
-  const limit = Math.min(file.size, file.readableEnd ?? file.size);
+  const limit = Math.min(file.size, file.readableEnd);
   const w = new Windows(file.windows, crypto === undefined ? KNOWN_FLAGS : ENCRYPTED_FLAGS);
   let ks: Keyspace | undefined;
   let start = HEADER_BYTES;
@@ -308,6 +308,7 @@ export function recoverJournal(io: Io, file: JournalFile, path: string | undefin
   }
   if (hint) start = hint.covered;
   ks.setWindows(file.windows);
+  ks.file = file;
   const r = replay(w, start, limit, ks, now);
   const o = r.outcome;
   if (o.kind === "corrupt" || o.kind === "gap") {

@@ -117,6 +117,7 @@ export class Rewriter {
     const [k0, k1] = keyring?.indexKey ?? (src.ks.crypto === undefined ? [src.ks.k0, src.ks.k1] : randomKey());
     this.ks = new Keyspace(k0, k1, crypto);
     this.ks.setWindows(file.windows);
+    this.ks.file = file;
     // Ids of dropped namespaces are not handed out again while this handle lives.
     this.ks.maxNsId = src.ks.maxNsId;
     this.#spaces = [...src.ks.spaces.values()].map((s) => this.#freeze(s));
@@ -160,6 +161,7 @@ export class Rewriter {
    * @throws {EmdbError} `CORRUPTED` when a record to copy is damaged.
    */
   copySnapshot(budget: number, now: number): boolean {
+    this.#src.ks.revive();
     const stopAt = this.end + this.#pos + budget;
     while (this.#space < this.#spaces.length) {
       const c = this.#spaces[this.#space]!;
@@ -295,6 +297,7 @@ export class Rewriter {
    */
   catchUp(to: number, now: number): void {
     this.#flushChunk();
+    this.#src.ks.revive();
     const src = this.#src.ks;
     let pos = this.copiedTo;
     while (pos < to) {

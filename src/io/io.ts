@@ -29,16 +29,27 @@ export interface JournalFile {
   readonly path: string | undefined;
   /** Bytes allocated on disk (data plus preallocated zeros). */
   readonly size: number;
+  /**
+   * Where the first hole of the file starts, as found when it was opened
+   * (`lseek(SEEK_HOLE)`; `size` when there is none, or in memory). Bytes
+   * from here on were never written: preallocated or sparse space, such as
+   * the tail a crash leaves after `ENOSPC`. Reading them through `windows`
+   * gives zeros without touching the disk (the backend maps holes as
+   * anonymous zero pages: on a full tmpfs, reading a file hole through a
+   * mapping faults with SIGBUS). Recovery may treat `[readableEnd, size)` as a
+   * torn tail of zeros.
+   */
+  readonly readableEnd: number;
   /** Readable views of `[0, size)`, replaced when the file grows. */
   readonly windows: readonly Uint8Array[];
   /** Increments whenever `windows` is replaced. */
   readonly generation: number;
   /**
-   * Where the bytes backed by storage end, when the backend can tell (the first
-   * hole of a sparse file): bytes past it read as zeros and, on a full file
-   * system, touching them through the mapping could fault. `undefined`: `size`.
+   * Makes fresh `windows` when one was detached by a user (a `getUnsafeView`
+   * view's buffer moved away with `transfer()` or a `postMessage` transfer list:
+   * that detaches the buffer the window shares). Cheap when nothing changed.
    */
-  readonly readableEnd?: number | undefined;
+  refresh(): void;
   /** Writes `data` at `offset` in full (one positional write). */
   write(data: Uint8Array, offset: number): void;
   /**
@@ -73,10 +84,35 @@ export interface JournalFile {
   close(): void;
 }
 
+/**
+ * Identifies a lock holder inside its own process: which OS thread took the
+ * lock (a Worker's thread, or the main thread) and a random tag set as the
+ * file position of the holder's lock descriptors, so they can be told apart
+ * from any other descriptor of the same file.
+ */
+export interface LockOwner {
+  /** The OS thread id (Linux `gettid()`), or 0 when unknown. */
+  readonly thread: number;
+  /** The tag, a positive integer below 2^53. */
+  readonly tag: number;
+}
+
 /** An acquired exclusive lock; `release()` is idempotent. */
 export interface LockHandle {
   release(): void;
+  /** Who holds it inside this process, when the backend can tell (Linux). */
+  readonly owner?: LockOwner | undefined;
 }
+
+/**
+ * What {@linkcode Io.reclaimLock} found about a holder in this process:
+ * - `released`: its thread has ended and emdb closed the descriptors it left;
+ * - `live`: its thread still runs (a live handle: the lock is really held);
+ * - `ending`: its thread has ended and the runtime itself closes what it left
+ *   (Deno does, shortly after `terminate()`): retrying soon succeeds;
+ * - `unknown`: this backend or OS cannot tell.
+ */
+export type ReclaimResult = "released" | "live" | "ending" | "unknown";
 
 /** Result of trying to take a lock. */
 export type LockAttempt = { ok: true; handle: LockHandle } | { ok: false; errno: string };
@@ -93,6 +129,22 @@ export interface Io {
   openJournal(path: string, create: boolean, writeThrough?: boolean): JournalFile | undefined;
   /** Tries once, without waiting, to take the exclusive OS lock carried by `lockPath`. */
   tryLock(lockPath: string): LockAttempt;
+  /**
+   * Releases the lock of database `path` that `owner`, a holder in this
+   * process, still holds although its thread has ended (a Worker terminated
+   * while the database was open; Bun keeps such a Worker's descriptors open
+   * until the process exits). Only descriptors carrying `owner.tag` are
+   * closed, and only when the runtime does not close them itself.
+   */
+  reclaimLock(path: string, owner: LockOwner): ReclaimResult;
+  /**
+   * Checks, before anything is created, that the runtime lets this backend
+   * reach the database at `path`: FFI, and reading and writing its folder.
+   * May prompt once per missing permission where the runtime prompts.
+   *
+   * @throws {EmdbError} `PERMISSION` naming every missing flag; `UNSUPPORTED` without FFI.
+   */
+  checkAccess(path: string): void;
   /**
    * The canonical path of `path`: symbolic links resolved (for a file that
    * does not exist yet, its folder's), so every alias of one database maps to

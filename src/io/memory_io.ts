@@ -5,12 +5,18 @@
  *
  * Growth copies into a larger buffer; views handed out earlier keep the old
  * buffer alive and stay readable (records are immutable), so nothing a reader
- * holds is ever invalidated.
+ * holds is ever invalidated. The memory is a `SharedArrayBuffer`, which cannot
+ * be transferred or detached: a user who moves a view's buffer away (a
+ * `postMessage` transfer list) cannot take the store's bytes with it, and views
+ * stay readable (the bytes they saw) after close. Old buffers are only referenced weakly here: one
+ * no view reaches any more is garbage (a 499 MiB store used to keep 1 GiB of
+ * them until close), and `retire` detaches those still alive.
  *
  * @module
  */
 import { EmdbError } from "../errors.ts";
-import type { Io, JournalFile, LockAttempt } from "./io.ts";
+import { detach } from "./detach.ts";
+import type { Io, JournalFile, LockAttempt, ReclaimResult } from "./io.ts";
 
 /** Faults a test can switch on. */
 export interface MemoryFaults {
@@ -22,6 +28,11 @@ export interface MemoryFaults {
 
 const MAX_MEMORY_JOURNAL = 2 ** 31;
 
+/** Zeroed bytes in a SharedArrayBuffer (not transferable, so no user can move them away). */
+function sharedBytes(n: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(n));
+}
+
 class MemoryJournal implements JournalFile {
   readonly path: string | undefined;
   #bytes: Uint8Array;
@@ -31,8 +42,8 @@ class MemoryJournal implements JournalFile {
   #faults: MemoryFaults;
   #written = 0;
   #store: (bytes: Uint8Array) => void;
-  /** Every buffer views were handed out from, so `retire` can detach them all. */
-  #buffers: ArrayBuffer[] = [];
+  /** Earlier buffers views were handed out from, so `retire` can detach those still reachable. */
+  #old: WeakRef<ArrayBuffer>[] = [];
 
   constructor(
     path: string | undefined,
@@ -45,7 +56,6 @@ class MemoryJournal implements JournalFile {
     this.#bytes = initial;
     this.#size = size;
     this.#windows = [this.#bytes.subarray(0, this.#size)];
-    this.#buffers.push(this.#bytes.buffer as ArrayBuffer);
     this.#faults = faults;
     this.#store = store;
   }
@@ -53,9 +63,15 @@ class MemoryJournal implements JournalFile {
   get size(): number {
     return this.#size;
   }
+  /** Memory has no holes. */
+  get readableEnd(): number {
+    return this.#size;
+  }
   get windows(): readonly Uint8Array[] {
     return this.#windows;
   }
+  /** Shared memory cannot be detached: nothing to refresh. */
+  refresh(): void {}
   get generation(): number {
     return this.#generation;
   }
@@ -109,10 +125,9 @@ class MemoryJournal implements JournalFile {
       throw new EmdbError("FULL", `Cannot grow an in-memory journal past ${MAX_MEMORY_JOURNAL} bytes`);
     }
     if (size > this.#bytes.byteLength) {
-      const bigger = new Uint8Array(Math.min(MAX_MEMORY_JOURNAL, Math.max(size, this.#bytes.byteLength * 2)));
+      const bigger = sharedBytes(Math.min(MAX_MEMORY_JOURNAL, Math.max(size, this.#bytes.byteLength * 2)));
       bigger.set(this.#bytes.subarray(0, this.#size));
-      this.#bytes = bigger;
-      this.#buffers.push(bigger.buffer);
+      this.#replace(bigger);
     }
     this.#size = size;
     this.#publish();
@@ -121,20 +136,30 @@ class MemoryJournal implements JournalFile {
   truncate(size: number): void {
     if (size > this.#size) return this.grow(size);
     // Copy so that views handed out earlier keep their bytes.
-    const copy = new Uint8Array(Math.max(size, 64));
+    const copy = sharedBytes(Math.max(size, 64));
     copy.set(this.#bytes.subarray(0, size));
-    this.#bytes = copy;
-    this.#buffers.push(copy.buffer);
+    this.#replace(copy);
     this.#size = size;
     this.#publish();
+  }
+
+  /** Makes `next` the current buffer; the previous one is only kept alive by views still over it. */
+  #replace(next: Uint8Array): void {
+    this.#old = this.#old.filter((w) => w.deref() !== undefined);
+    this.#old.push(new WeakRef(this.#bytes.buffer as ArrayBuffer));
+    this.#bytes = next;
   }
 
   retire(): void {
     // Keep the content (in a buffer no view shares) for a later open, then
     // honour the mapped-file contract: every view handed out reads as length 0.
     const keep = this.#bytes.slice(0, this.#size);
-    for (const buf of this.#buffers) if (!buf.detached) buf.transfer(0);
-    this.#buffers = [];
+    for (const w of this.#old) {
+      const buf = w.deref();
+      if (buf !== undefined) detach(buf);
+    }
+    detach(this.#bytes.buffer as ArrayBuffer);
+    this.#old = [];
     this.#bytes = keep;
     this.#windows = [];
     this.#generation++;
@@ -166,7 +191,7 @@ export class MemoryIo implements Io {
   openJournal(path: string, create: boolean, _writeThrough = false): JournalFile | undefined {
     const existing = this.files.get(path);
     if (existing === undefined && !create) return undefined;
-    const initial = new Uint8Array(Math.max(4096, existing?.byteLength ?? 0));
+    const initial = sharedBytes(Math.max(4096, existing?.byteLength ?? 0));
     if (existing) initial.set(existing);
     const journal = new MemoryJournal(path, initial, existing?.byteLength ?? 0, this.faults, (b) => {
       this.files.set(path, b);
@@ -190,6 +215,14 @@ export class MemoryIo implements Io {
       },
     };
   }
+
+  /** Locks in memory belong to live handles only. */
+  reclaimLock(): ReclaimResult {
+    return "unknown";
+  }
+
+  /** Memory needs no permission. */
+  checkAccess(_path: string): void {}
 
   realPath(path: string): string {
     return path;

@@ -7,10 +7,30 @@
  */
 import * as fs from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { binder } from "../../ffi/mod.ts";
 import { EmdbError } from "../errors.ts";
 
-/** Turns a `node:fs` exception into an `EmdbError` code `IO`. */
+/**
+ * Whether `e` is the runtime refusing a permission (Deno's `NotCapable`, or
+ * `PermissionDenied` before Deno 2), as opposed to the OS refusing the call.
+ *
+ * @param e Anything thrown.
+ * @returns True for a runtime permission refusal.
+ */
+export function isPermissionRefusal(e: unknown): boolean {
+  const name = (e as { name?: unknown })?.name;
+  return name === "NotCapable" || name === "PermissionDenied";
+}
+
+/**
+ * Turns a `node:fs` exception into an `EmdbError`: `PERMISSION` when the
+ * runtime withheld a permission (the message names the flag), else `IO` with
+ * the errno.
+ */
 export function fsError(e: unknown, action: string, path: string): EmdbError {
+  if (isPermissionRefusal(e)) {
+    return new EmdbError("PERMISSION", `Cannot ${action} "${path}": ${(e as Error).message}`, { path, cause: e });
+  }
   const err = e as { code?: string; syscall?: string };
   const errno = typeof err.code === "string" ? err.code : "EIO";
   return new EmdbError("IO", `Cannot ${action} "${path}": ${errno}`, {
@@ -27,10 +47,49 @@ function isMissing(e: unknown): boolean {
 
 /** The `node:fs` half of an OS backend; subclasses add the journal, the lock and syncing. */
 export abstract class NodeFiles {
+  /** Loads the OS library the backend calls (libc, kernel32). */
+  protected abstract loadNative(): void;
   /** Writes a new file and makes it durable. */
   abstract writeFileDurable(path: string, data: Uint8Array): void;
   /** Makes a folder's entries durable (a no-op where the OS cannot). */
   abstract syncDirectory(path: string): void;
+
+  /**
+   * Checks, before anything is created, that the runtime grants what opening
+   * `path` needs: FFI (the OS library loads), and reading and writing the
+   * folder of `path`. Where the runtime prompts (Deno in a terminal) it asks
+   * at most once per permission, and not at all once one was refused.
+   *
+   * @param path The database path (absolute).
+   * @throws {EmdbError} `PERMISSION` naming every missing flag; `UNSUPPORTED` without FFI.
+   */
+  checkAccess(path: string): void {
+    const missing: string[] = [];
+    let prompt = true;
+    try {
+      this.loadNative();
+    } catch (e) {
+      if (!(e instanceof EmdbError) || e.code !== "PERMISSION") throw e;
+      missing.push("--allow-ffi");
+      prompt = false;
+    }
+    const dir = dirname(path);
+    for (const kind of ["read", "write"] as const) {
+      if (binder.allowed({ kind, path: dir }, prompt)) continue;
+      missing.push(`--allow-${kind}`);
+      prompt = false;
+    }
+    if (missing.length === 0) return;
+    const flags = missing.length === 1 ? missing[0] : `${missing.slice(0, -1).join(", ")} and ${missing.at(-1)}`;
+    const scope = missing.some((f) => f !== "--allow-ffi") ? ` (read and write may be limited to "${dir}")` : "";
+    throw new EmdbError(
+      "PERMISSION",
+      `Cannot open database "${path}": ${binder.runtimeName} needs ${flags}${scope}; run again with ${
+        missing.length === 1 ? "it" : "them"
+      }`,
+      { path },
+    );
+  }
 
   /** The path with symbolic links resolved (for a missing file, its folder's). */
   realPath(path: string): string {
@@ -66,11 +125,28 @@ export abstract class NodeFiles {
     }
   }
 
-  /** Replaces a file atomically: temp file, sync, rename, sync the folder. */
+  /**
+   * Replaces a file atomically: temp file, sync, rename, sync the folder. When
+   * a step fails (a full disk, say) the temp file is removed and the error
+   * keeps its errno.
+   */
   writeFileAtomic(path: string, data: Uint8Array): void {
     const tmp = `${path}.tmp`;
-    this.writeFileDurable(tmp, data);
-    this.rename(tmp, path);
+    try {
+      this.writeFileDurable(tmp, data);
+      try {
+        fs.renameSync(tmp, path);
+      } catch (e) {
+        throw fsError(e, "rename", tmp);
+      }
+    } catch (e) {
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        // Never created, or already gone.
+      }
+      throw e;
+    }
     this.syncDirectory(dirname(path));
   }
 

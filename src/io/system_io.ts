@@ -16,3 +16,22 @@ export function systemIo(): Io {
   io ??= binder.os === "windows" ? new Win32Io() : new PosixIo();
   return io;
 }
+
+/**
+ * Checks, before anything is created, that this runtime lets emdb open the
+ * database at `path`: that it has an FFI emdb can use, and (under Deno) the
+ * permissions `--allow-ffi`, `--allow-read` and `--allow-write` for the
+ * database's folder. In a terminal Deno prompts at most once per missing
+ * permission, and not at all after one was refused; without a terminal it
+ * refuses at once. One error names every missing flag.
+ *
+ * Call it first in `Emdb.open` and `Emdb.openDefault` (after the path is
+ * resolved, before `makeDirectory`, `realPath` or anything else touches the
+ * file system).
+ *
+ * @param path The database's absolute path.
+ * @throws {EmdbError} `PERMISSION` (naming the flags) or `UNSUPPORTED` (naming the supported runtimes).
+ */
+export function assertSystemAccess(path: string): void {
+  systemIo().checkAccess(path);
+}

@@ -10,9 +10,14 @@
  *   the journal (Windows locks are mandatory and would block our own reads).
  * - Memory: a section (`CreateFileMappingW`) of the whole file mapped read-only
  *   with `MapViewOfFileEx`. A section cannot extend past the file, so each
- *   growth maps a new, larger view; older views stay mapped until `close()`.
- *   Shrinking (only at open or after `retire`) unmaps first, because Windows
- *   refuses to truncate a mapped file.
+ *   growth maps a new, larger view (and wraps it anew); older views stay
+ *   mapped until `close()`. Shrinking (only at open or after `retire`) unmaps
+ *   first, because Windows refuses to truncate a mapped file.
+ * - Retirement: every wrapper is detached; a view whose wrapper was found
+ *   already detached (transferred by someone else, who may still read it) is
+ *   never unmapped: it keeps showing the old bytes rather than faulting.
+ * - Holes are not looked for (`readableEnd` is the size), and locks a
+ *   terminated Worker left are not reclaimed (`reclaimLock` says `unknown`).
  *
  * @module
  */
@@ -20,15 +25,29 @@ import * as fs from "node:fs";
 import { binder, errnoName, KERNEL32, KERNEL32_CANDIDATES, WIN32 } from "../../ffi/mod.ts";
 import type { BoundLibrary } from "../../ffi/mod.ts";
 import { EmdbError } from "../errors.ts";
-import { type Io, type JournalFile, type LockAttempt, MAX_FRAME_BYTES, WINDOW_BYTES } from "./io.ts";
+import { detach, isDetached } from "./detach.ts";
+import {
+  type Io,
+  type JournalFile,
+  type LockAttempt,
+  MAX_FRAME_BYTES,
+  type ReclaimResult,
+  WINDOW_BYTES,
+} from "./io.ts";
+import { ffiError } from "./libc_binding.ts";
 import { fsError, NodeFiles } from "./node_files.ts";
 
 type K32 = BoundLibrary<typeof KERNEL32>;
 let k32: K32 | undefined;
 
 function lib(): K32 {
+  if (k32) return k32;
   const override = binder.env("EMDB_KERNEL32");
-  k32 ??= binder.open(override ? [override] : KERNEL32_CANDIDATES, KERNEL32);
+  try {
+    k32 = binder.open(override ? [override] : KERNEL32_CANDIDATES, KERNEL32);
+  } catch (e) {
+    throw ffiError(e);
+  }
   return k32;
 }
 
@@ -71,6 +90,7 @@ interface View {
 
 class Win32Journal implements JournalFile {
   readonly path: string;
+  readonly readableEnd: number;
   #h: number;
   #size: number;
   #views: View[] = [];
@@ -85,6 +105,7 @@ class Win32Journal implements JournalFile {
     if (!lib().GetFileSizeEx(handle, out)) throw winError("GetFileSizeEx", path);
     const dv = new DataView(out.buffer);
     this.#size = dv.getUint32(0, true) + dv.getUint32(4, true) * 2 ** 32;
+    this.readableEnd = this.#size;
     this.#remap();
   }
 
@@ -96,6 +117,10 @@ class Win32Journal implements JournalFile {
   }
   get generation(): number {
     return this.#generation;
+  }
+
+  refresh(): void {
+    if (this.#windows.some((w) => w.byteLength === 0)) this.#remap();
   }
 
   #remap(): void {
@@ -174,16 +199,12 @@ class Win32Journal implements JournalFile {
   #unmapAll(): void {
     const k = lib();
     for (const v of this.#views) {
-      let detachedAll = true;
+      let aliased = false;
       for (const ab of v.wrappers) {
-        try {
-          if (!ab.detached) ab.transfer(0);
-        } catch {
-          detachedAll = false;
-        }
+        if (isDetached(ab) || !detach(ab)) aliased = true;
       }
-      // A view that could not be detached stays mapped for the life of the process.
-      if (detachedAll) k.UnmapViewOfFile(v.addr);
+      // A view someone else may still read through stays mapped for the life of the process.
+      if (!aliased) k.UnmapViewOfFile(v.addr);
       k.CloseHandle(v.section);
     }
     this.#views = [];
@@ -207,6 +228,14 @@ class Win32Journal implements JournalFile {
 /** The backend for Windows. */
 export class Win32Io extends NodeFiles implements Io {
   readonly kind = "win32";
+
+  protected override loadNative(): void {
+    lib();
+  }
+
+  reclaimLock(): ReclaimResult {
+    return "unknown";
+  }
 
   openJournal(path: string, create: boolean, writeThrough = false): JournalFile | undefined {
     const h = openHandle(

@@ -79,3 +79,13 @@ test("an in-memory store keeps no earlier, unreachable buffers alive", () => {
   // every earlier buffer was kept until close().
   assert.ok(m.external < 2 * stored, `${m.external.toFixed(0)} MiB of external memory hold ${stored} MiB of data`);
 });
+
+for (const kind of ["file", "memory"] as const) {
+  test(`moving a view's buffer away leaves the open ${kind} database whole`, async (t) => {
+    const r = await runFixture("transfer_live_child.ts", [kind, tempDbPath(t)], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /^reads 100 1 changed 101 101$/m, r.stdout);
+    assert.match(r.stdout, kind === "memory" ? /transfer refused/ : /transferred 0/);
+    assert.match(r.stdout, /exit-ok/);
+  });
+}

@@ -294,7 +294,9 @@ export function recoverJournal(io: Io, file: JournalFile, path: string | undefin
   const keyring = unlock(header, opts, label, path);
   const crypto = keyring === undefined ? undefined : new RecordCrypto(keyring, header.fileId);
 
-  const limit = Math.min(file.size, file.readableEnd);
+  // The whole file, holes included: the backend maps holes as zero pages (never faulting), and a torn record's
+  // declared extent may reach into one; stopping at the first hole would make its own records look like damage.
+  const limit = file.size;
   const w = new Windows(file.windows, crypto === undefined ? KNOWN_FLAGS : ENCRYPTED_FLAGS);
   let ks: Keyspace | undefined;
   let start = HEADER_BYTES;

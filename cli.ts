@@ -23,7 +23,10 @@ import process from "node:process";
 import { main } from "./src/cli/main.ts";
 
 export { main };
-export { EXIT } from "./src/cli/exit_codes.ts";
+export type { Streams } from "./src/cli/main.ts";
+export type { WritableLike } from "./src/cli/output.ts";
+export type { ByteSource } from "./src/cli/command.ts";
+export { EXIT, type ExitCode } from "./src/cli/exit_codes.ts";
 
 if (import.meta.main) {
   const code = await main(process.argv.slice(2));

@@ -256,10 +256,20 @@ test("load is all or nothing: a bad line is reported by number and the database 
   const ok = await cli(["--db", path, "load", file]);
   assertExit(ok, 0);
   assert.equal(ok.text, "loaded 2 entries into 2 namespaces\n");
+  // Entries of one existing namespace take the setMany path: the same single batch, with TTLs and byte keys.
+  const single = '{"key":"t","value":"x","ttl":60000}\n{"ns":"","key_b64":"AAI=","value":"y"}\n';
+  assert.equal((await cli(["--db", path, "load"], { input: single })).text, "loaded 2 entries into 1 namespace\n");
   using after = Emdb.open(path);
   assert.equal(after.getString("a"), "1");
   assert.equal(after.getString("keep"), "me");
   assertBytes(after.namespace("n").get(Uint8Array.of(0, 1)), Uint8Array.of(0xff));
+  const ttl = after.ttl("t")!;
+  assert.ok(ttl > 0 && ttl <= 60_000, `ttl ${ttl}`);
+  assert.equal(after.getString(Uint8Array.of(0, 2)), "y");
+  assert.ok(
+    [...after.keys()].some((k) => k instanceof Uint8Array && k.length === 2),
+    "a key_b64 key reads back as bytes",
+  );
 });
 
 test("bad input changes nothing: missing database, foreign file, unknown flag, bad arguments", async (t) => {

@@ -10,8 +10,11 @@ import type { Key } from "../codec.ts";
 
 /** The part of a writable stream (`process.stdout`) {@linkcode Output} uses. */
 export interface WritableLike {
+  /** Writes a chunk; returns false when the caller should wait for `"drain"`. */
   write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean;
+  /** Listens to `"drain"`, `"error"`, `"close"`. */
   on(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** Stops listening. */
   off(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
@@ -38,6 +41,8 @@ export class Output {
   #stream: WritableLike;
   #parts: Uint8Array[] = [];
   #size = 0;
+  /** Text queued after the last part (encoded once per chunk, not once per line). */
+  #text = "";
   #broken = false;
 
   /** @param stream Where to write (`process.stdout`). */
@@ -54,16 +59,21 @@ export class Output {
   }
 
   /**
-   * Queues text or bytes; hands them to the stream once 64 KiB are queued.
+   * Queues text or bytes; hands them to the stream once about 64 KiB are queued.
    *
    * @param data What to write.
    * @returns A promise when the stream had to be waited for (await it), else nothing.
    */
   write(data: string | Uint8Array): Promise<void> | void {
     if (this.#broken) return;
-    const bytes = typeof data === "string" ? encoder.encode(data) : data;
-    this.#parts.push(bytes);
-    this.#size += bytes.length;
+    if (typeof data === "string") {
+      this.#text += data;
+      if (this.#size + this.#text.length >= CHUNK) return this.flush();
+      return;
+    }
+    this.#encodeText();
+    this.#parts.push(data);
+    this.#size += data.length;
     if (this.#size >= CHUNK) return this.flush();
   }
 
@@ -73,6 +83,7 @@ export class Output {
    * @returns When the stream can take more.
    */
   flush(): Promise<void> {
+    this.#encodeText();
     if (this.#size === 0 || this.#broken) return Promise.resolve();
     const chunk = this.#take();
     if (this.#stream.write(chunk)) return Promise.resolve();
@@ -85,6 +96,7 @@ export class Output {
    * @returns When the last byte was written (or the stream failed).
    */
   end(): Promise<void> {
+    this.#encodeText();
     if (this.#broken) return Promise.resolve();
     const chunk = this.#take();
     return new Promise((resolve) => {
@@ -95,6 +107,14 @@ export class Output {
         resolve();
       });
     });
+  }
+
+  #encodeText(): void {
+    if (this.#text === "") return;
+    const bytes = encoder.encode(this.#text);
+    this.#text = "";
+    this.#parts.push(bytes);
+    this.#size += bytes.length;
   }
 
   #take(): Uint8Array {

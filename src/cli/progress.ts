@@ -77,6 +77,18 @@ export class Progress {
     this.#sink.write(`\r\x1b[K${this.#label}: ${status} (${secs} s)`);
   }
 
+  /**
+   * Draws a status at once, whatever the timing (before a long step that cannot report progress).
+   *
+   * @param status What to show after the label.
+   */
+  show(status: string): void {
+    if (!this.#sink.enabled) return;
+    this.#last = this.#clock();
+    this.#shown = true;
+    this.#sink.write(`\r\x1b[K${this.#label}: ${status}`);
+  }
+
   /** Erases the line (when one was drawn). */
   done(): void {
     if (!this.#shown) return;

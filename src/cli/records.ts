@@ -105,10 +105,13 @@ export function parseEntryLine(text: string, line: number): DumpEntry {
     }
   }
   const key = pick(r, "key", "key_b64", bad);
-  if (typeof key === "string" && encoder.encode(key).length > MAX_KEY_BYTES) {
-    throw bad(`the key is longer than ${MAX_KEY_BYTES} bytes`);
-  }
-  if (typeof key !== "string" && key.length > MAX_KEY_BYTES) throw bad(`the key is longer than ${MAX_KEY_BYTES} bytes`);
+  // A string of n UTF-16 units takes at most 3n UTF-8 bytes: only long ones need encoding to be measured.
+  const keyBytes = typeof key !== "string"
+    ? key.length
+    : 3 * key.length <= MAX_KEY_BYTES
+    ? 0
+    : encoder.encode(key).length;
+  if (keyBytes > MAX_KEY_BYTES) throw bad(`the key is longer than ${MAX_KEY_BYTES} bytes`);
   const value = pick(r, "value", "value_b64", bad);
   let ttl: number | undefined;
   if (r.ttl !== undefined) {

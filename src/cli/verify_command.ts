@@ -59,6 +59,10 @@ function readHint(path: string): Uint8Array | undefined {
   }
 }
 
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${count(n)} ${n === 1 ? one : many}`;
+}
+
 function headerLine(h: VerifyReport["header"]): string {
   if (h === "empty") return "none (empty file)";
   if (typeof h === "string") {
@@ -83,12 +87,15 @@ function humanReport(r: VerifyReport, target: Target, lockNote: string): string 
     ["header", headerLine(r.header)],
     [
       "records",
-      `${count(r.records)} valid up to byte ${count(r.validEnd)}: ${count(c.put)} puts, ${count(c.delete)} deletes, ` +
-      `${count(c.namespace)} namespace, ${count(c.clear)} clear, ${count(c.checkpoint)} checkpoint records, ${
-        count(c.batch)
-      } batches`,
+      `${count(r.records)} valid up to byte ${count(r.validEnd)} (${plural(c.put, "put")}, ${
+        plural(c.delete, "delete")
+      }, ` +
+      `${plural(c.namespace, "namespace record")}, ${plural(c.clear, "clear")}, ${
+        plural(c.checkpoint, "checkpoint")
+      }, ` +
+      `${plural(c.batch, "batch", "batches")})`,
     ],
-    ["live", `${count(r.liveKeys)} keys in ${count(r.namespaces + 1)} namespaces, ${bytesText(r.liveBytes)}`],
+    ["live", `${plural(r.liveKeys, "key")}, ${bytesText(r.liveBytes)}, ${plural(r.namespaces, "named namespace")}`],
   ];
   if (r.zeroTailBytes > 0) {
     rows.push(["tail", `${count(r.zeroTailBytes)} zero bytes of preallocated space (an open trims them)`]);

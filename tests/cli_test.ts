@@ -359,7 +359,15 @@ test("verify explains that an open from a checkpoint does not see damage before 
   assert.equal((await cli(["--db", path, "get", "key-004"])).text, "value-004\n");
 });
 
-test("verify reports a torn tail (exit 4) and accepts a zero-filled tail (exit 0)", async (t) => {
+test("verify reports a torn tail and a crash gap (exit 4) and accepts a zero-filled tail (exit 0)", async (t) => {
+  const gapped = tempDbPath(t, "gap.emdb");
+  const record = tenRecords(gapped, false);
+  const bytes = readBytes(gapped);
+  bytes.fill(0, record, record + 32); // a page lost before a sync covered it: zeros, then valid records
+  writeFileSync(gapped, bytes);
+  const gap = JSON.parse((await cli(["--db", gapped, "verify", "--json"])).text);
+  assert.deepEqual(gap.findings.map((f: { kind: string; offset: number }) => [f.kind, f.offset]), [["gap", record]]);
+  assert.equal(gap.open.action, "cuts-gap");
   const path = tempDbPath(t);
   tenRecords(path, false);
   const size = statSync(path).size;

@@ -99,6 +99,11 @@ function oneLine(s: string): string {
  */
 export function describeFailure(e: unknown): { code: ExitCode; message: string } {
   if (e instanceof CliError) return { code: e.exitCode, message: oneLine(e.message) };
+  // `using` turns a failing close() after a failure into a SuppressedError: the first failure is the story.
+  const suppressed = e as { name?: unknown; suppressed?: unknown };
+  if (suppressed?.name === "SuppressedError" && suppressed.suppressed !== undefined) {
+    return describeFailure(suppressed.suppressed);
+  }
   // The runtime refusing the FFI (Deno without --allow-ffi) can surface wrapped in another error: name it.
   for (let c = (e as { cause?: unknown })?.cause; c !== undefined && c !== null; c = (c as { cause?: unknown }).cause) {
     if (c instanceof EmdbError && c.code === "UNSUPPORTED") return describeFailure(c);

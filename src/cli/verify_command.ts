@@ -35,7 +35,12 @@ function readSnapshot(path: string, progress: Progress): Uint8Array | undefined 
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new CliError(EXIT.DATABASE, `INVALID_CONFIG: "${path}" is not a regular file`);
-    const bytes = new Uint8Array(st.size);
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(st.size);
+    } catch {
+      throw new CliError(EXIT.DATABASE, `IO: cannot hold "${path}" (${count(st.size)} bytes) in memory to verify it`);
+    }
     let done = 0;
     while (done < bytes.length) {
       const n = fs.readSync(fd, bytes, done, Math.min(READ_CHUNK, bytes.length - done), done);

@@ -16,6 +16,7 @@ import { Progress } from "../src/cli/progress.ts";
 import { entryLine, parseEntryLine } from "../src/cli/records.ts";
 import {
   assertBytes,
+  crc32c,
   indexOfBytes,
   LiveChild,
   readBytes,
@@ -357,6 +358,33 @@ test("verify explains that an open from a checkpoint does not see damage before 
   assert.match(report.open.text, /before the checkpoint/);
   assertFailure(await cli(["--db", path, "get", "key-005"]), 4, "CORRUPTED");
   assert.equal((await cli(["--db", path, "get", "key-004"])).text, "value-004\n");
+});
+
+test("verify reports a record that breaks the format's rules (an undeclared namespace) though its CRC is right", async (t) => {
+  const path = tempDbPath(t);
+  tenRecords(path, false);
+  const size = statSync(path).size;
+  const forged = new Uint8Array(24);
+  const dv = new DataView(forged.buffer);
+  forged.set([1, 4], 4); // PUT, key given as text
+  dv.setUint16(6, 1, true);
+  dv.setUint32(8, 1, true);
+  dv.setUint32(12, 9, true); // namespace 9 was never declared
+  forged.set(utf8("ab"), 16);
+  dv.setUint32(0, crc32c(forged, 4, 24), true);
+  const first = readBytes(path).slice(256, 256 + 32); // a valid record after it
+  appendFileSync(path, new Uint8Array([...forged, ...first]));
+  const r = await cli(["--db", path, "verify", "--json"]);
+  assertExit(r, 4);
+  const report = JSON.parse(r.text);
+  assert.deepEqual(report.findings, [{
+    kind: "corrupt",
+    offset: size,
+    end: size + 24,
+    reason: "record uses undeclared namespace 9",
+  }]);
+  assert.equal(report.recordsAfterDamage, 1);
+  assert.equal(report.open.action, "refuses");
 });
 
 test("verify reports a torn tail and a crash gap (exit 4) and accepts a zero-filled tail (exit 0)", async (t) => {

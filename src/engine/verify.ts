@@ -417,7 +417,10 @@ export function verifyJournal(bytes: Uint8Array, options: VerifyOptions = {}): V
   for (;;) {
     const f = findingOf(outcome, w, size);
     if (f === undefined) break;
-    const next = f.kind === "torn-tail" ? -1 : nextValid(w, f.offset + 8, size, budget);
+    // A record that breaks a rule has a valid CRC: the search starts after it, not inside its bytes.
+    const whole = f.kind === "corrupt" ? w.verify(f.offset, size) : -1;
+    const from = whole > 0 ? f.offset + whole : f.offset + 8;
+    const next = f.kind === "torn-tail" ? -1 : nextValid(w, from, size, budget);
     if (next === -2) report.truncated = true;
     if (next >= 0) f.end = next;
     if (report.findings.length >= maxFindings) {

@@ -46,6 +46,8 @@ const dump: Command = {
     const progress = ctx.progress("dump");
     let total = 0;
     if (progress.enabled) { for (const n of names) total += storeOf(db, n, false).size; }
+    // The first ordered walk of a namespace sorts its keys first: say so rather than sit silent.
+    progress.show(`putting ${count(total)} keys in order`);
     let n = 0;
     const out = ctx.out;
     try {

@@ -564,7 +564,7 @@ test("under Deno without --allow-ffi the error names the missing permission", as
     },
   );
   assert.equal(child.status, 3, child.stderr);
-  assert.match(child.stderr, /^emdb: UNSUPPORTED: .*--allow-ffi/);
+  assert.match(child.stderr, /^emdb: PERMISSION: .*--allow-ffi/);
 });
 
 test("a Bun-compiled emdb runs from another folder, and a second one gets the locked exit code", async (t) => {

@@ -111,7 +111,7 @@ export function lockState(path: string, probe = true): LockState {
       }
     }
   } catch (e) {
-    if (e instanceof EmdbError && e.code === "UNSUPPORTED") throw e;
+    if (e instanceof EmdbError && (e.code === "UNSUPPORTED" || e.code === "PERMISSION")) throw e;
     held = undefined;
   }
   return { holder, holderError, held };

@@ -106,7 +106,7 @@ export function describeFailure(e: unknown): { code: ExitCode; message: string }
   }
   // The runtime refusing the FFI (Deno without --allow-ffi) can surface wrapped in another error: name it.
   for (let c = (e as { cause?: unknown })?.cause; c !== undefined && c !== null; c = (c as { cause?: unknown }).cause) {
-    if (c instanceof EmdbError && c.code === "UNSUPPORTED") return describeFailure(c);
+    if (c instanceof EmdbError && (c.code === "UNSUPPORTED" || c.code === "PERMISSION")) return describeFailure(c);
   }
   if (e instanceof EmdbError) {
     const code = e.code === "LOCK_BUSY" ? EXIT.LOCKED : e.code === "CORRUPTED" ? EXIT.DAMAGED : EXIT.DATABASE;

@@ -18,15 +18,24 @@
  *
  * @module
  */
-import { decodeHeader, type Header, HEADER_BYTES, type HeaderProblem, MAGIC } from "../format/header.ts";
+import {
+  decodeHeader,
+  type Header,
+  HEADER_BYTES,
+  HEADER_ENCRYPTED,
+  type HeaderProblem,
+  MAGIC,
+} from "../format/header.ts";
 import {
   checkedLength,
+  ENCRYPTED_FLAGS,
   KIND_BATCH,
   KIND_CHECKPOINT,
   KIND_CLEAR,
   KIND_DELETE,
   KIND_NAMESPACE,
   KIND_PUT,
+  KNOWN_FLAGS,
   MARKER_BYTES,
   RECORD_HEADER_BYTES,
   recordLength,
@@ -104,6 +113,8 @@ export interface VerifyReport {
   validEnd: number;
   /** Zero bytes after the valid data with nothing after them (preallocated space, trimmed by an open). */
   zeroTailBytes: number;
+  /** Whether the journal is encrypted (then only CRCs and layout are checked; the counts below are -1). */
+  encrypted: boolean;
   /** Live keys in the valid data (expired ones excluded), over every namespace. */
   liveKeys: number;
   /** Named namespaces in the valid data. */
@@ -177,8 +188,8 @@ class CountingSink implements ReplaySink {
     this.#progress = progress;
   }
 
-  check(buf: Uint8Array, local: number, len: number): string | undefined {
-    return this.#ks?.check(buf, local, len);
+  check(buf: Uint8Array, local: number, len: number, offset: number): string | undefined {
+    return this.#ks?.check(buf, local, len, offset);
   }
 
   apply(buf: Uint8Array, local: number, offset: number, now: number): void {
@@ -326,6 +337,7 @@ export function verifyJournal(bytes: Uint8Array, options: VerifyOptions = {}): V
     counts: emptyCounts(),
     validEnd: 0,
     zeroTailBytes: 0,
+    encrypted: false,
     liveKeys: 0,
     namespaces: 0,
     liveBytes: 0,
@@ -367,22 +379,21 @@ export function verifyJournal(bytes: Uint8Array, options: VerifyOptions = {}): V
     };
     return report;
   }
-  if (header !== "crc" && header.flags !== 0) {
-    report.open = { action: "cannot-open", text: "refuses with UNSUPPORTED: the journal is encrypted" };
-    return report;
-  }
-
-  const w = new Windows(windowsOf(bytes));
-  const ks = new Keyspace(...randomKey());
-  ks.setWindows(w.bufs);
+  // An encrypted journal's records are checked for their CRCs and layout; their authentication, the namespace
+  // rules and the live counts need the key, which verify does not take.
+  const encrypted = header !== "crc" && (header.flags & HEADER_ENCRYPTED) !== 0;
+  const w = new Windows(windowsOf(bytes), encrypted ? ENCRYPTED_FLAGS : KNOWN_FLAGS);
+  const ks = encrypted ? undefined : new Keyspace(...randomKey());
+  ks?.setWindows(w.bufs);
   const sink = new CountingSink(ks, options.onProgress);
   const first = replay(w, HEADER_BYTES, size, sink, now);
   report.records = first.records;
   report.counts = sink.counts;
   report.validEnd = first.outcome.end;
-  report.liveKeys = ks.liveRecords();
-  report.namespaces = ks.spaces.size - 1;
-  report.liveBytes = ks.liveBytes();
+  report.liveKeys = ks?.liveRecords() ?? -1;
+  report.namespaces = ks === undefined ? -1 : ks.spaces.size - 1;
+  report.liveBytes = ks?.liveBytes() ?? -1;
+  report.encrypted = encrypted;
   if (first.outcome.kind === "torn" && w.dataEnd(first.outcome.end, size) === first.outcome.end) {
     report.zeroTailBytes = size - first.outcome.end;
   }

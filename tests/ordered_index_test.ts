@@ -6,7 +6,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LEAF_MAX, type OrderedCursor, OrderedIndex, type OrderedKeySource } from "../src/index/ordered_index.ts";
 import { sortByKey } from "../src/index/key_sorter.ts";
-import { hex, Rng, testSeed, utf8, withSeed } from "./_helpers.ts";
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { currentRuntime, hex, Rng, runtimeCommand, tempDir, testSeed, utf8, withSeed } from "./_helpers.ts";
 
 /** An append-only buffer of records `[u16 LE key length][key]`, each at an 8-aligned offset. */
 class FakeJournal implements OrderedKeySource {
@@ -468,4 +471,47 @@ test("leaves split and merge within their bounds while the index grows and shrin
   assert.equal(index.size, 10);
   assert.equal(index.validate(), undefined);
   assert.ok(index.byteSize() < 64 * 1024, `byteSize ${index.byteSize()}`);
+});
+
+test("snapshots dropped without release() are released once garbage-collected", { timeout: 60_000 }, async (t) => {
+  // A child process, so that the collector can be called (Deno: --expose-gc; Bun: Bun.gc).
+  const dir = tempDir(t);
+  const script = join(dir, "abandon.ts");
+  const module = new URL("../src/index/ordered_index.ts", import.meta.url).href;
+  writeFileSync(
+    script,
+    `import { OrderedIndex } from ${JSON.stringify(module)};
+const keys = Array.from({ length: 2000 }, (_, i) => new TextEncoder().encode("k" + i));
+const cmp = (x, y) => {
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+};
+const src = {
+  compareRecords: (a, b) => cmp(keys[a / 8], keys[b / 8]),
+  compareRecordTo: (o, k, s, l) => cmp(keys[o / 8], k.subarray(s, s + l)),
+  keyAt: (o, out) => { out[0] = 0; out[1] = keys[o / 8].length; return keys[o / 8]; },
+};
+const index = new OrderedIndex(src);
+index.build(Float64Array.from({ length: 1000 }, (_, i) => i * 8), 1000);
+(function abandon() {
+  for (let i = 0; i < 20; i++) {
+    index.snapshot().seek(new Uint8Array(0), 0, -1, false).next();
+    index.noteInsert((1000 + i) * 8);
+  }
+})();
+const before = index.liveSnapshots;
+const gc = globalThis.gc ?? globalThis.Bun?.gc;
+for (let i = 0; i < 100 && index.liveSnapshots > 0; i++) {
+  gc(true);
+  new Array(1e5).fill(i);
+  await new Promise((r) => setTimeout(r, 10));
+}
+console.log(JSON.stringify({ before, after: index.liveSnapshots, size: index.size }));
+`,
+  );
+  const [exe, argv] = runtimeCommand(script);
+  if (currentRuntime === "deno") argv.splice(1, 0, "--v8-flags=--expose-gc");
+  const out = execFileSync(exe, argv, { encoding: "utf8" });
+  const r = JSON.parse(out.trim().split("\n").pop()!);
+  assert.deepEqual(r, { before: 20, after: 0, size: 1020 });
 });

@@ -4,9 +4,10 @@
  * Each record is represented by an 8-byte window of its key, read once from the
  * journal and held as two u32 (big-endian, so numeric order is byte order; a key
  * shorter than the window is padded with zero bytes). The windows are sorted by
- * an LSD radix sort (stable, 8- or 16-bit digits, a pass skipped when every item
- * has the same digit). Items whose windows tie form a run; a run is resolved one
- * level deeper:
+ * an MSD radix sort on their bytes (256 buckets per level, so that after the
+ * first split each bucket stays in cache; a level where every item has the same
+ * byte moves nothing; buckets of at most 32 items are insertion-sorted). Items
+ * whose windows tie form a run; a run is resolved one level deeper:
  *
  * ```text
  * run of equal windows at depth d (all share key bytes [0, d + 8), zero-padded)
@@ -20,25 +21,36 @@
  * Every level is linear in the items it touches, so keys sharing a long prefix
  * (`user:00000001`, …) cost one journal read per item per 8 shared bytes, never
  * a quadratic number of compares. Levels are kept on an explicit stack (keys may
- * be 65,535 bytes long). The sort is stable: items with equal keys keep their
- * input order, and are flagged so that callers can detect duplicates.
+ * be 65,535 bytes long). Records are first put in offset order (a radix sort on
+ * offsets), so that every level reads the journal front to back; records with
+ * equal keys stay in offset order and are flagged, so callers can find them.
  *
  * @module
  */
 
-import type { OrderedKeySource } from "./ordered_index.ts";
+/** How the ordered index reads keys (the engine implements it over the mmap'd journal). */
+export interface OrderedKeySource {
+  /** Compares the keys of the records at offsets a and b: <0, 0, >0 in unsigned byte order (a proper prefix sorts first). */
+  compareRecords(a: number, b: number): number;
+  /** Compares the key of the record at `offset` with key[start, start + len). */
+  compareRecordTo(offset: number, key: Uint8Array, start: number, len: number): number;
+  /** The buffer holding the key of the record at `offset`; writes the key's start into out[0] and length into out[1]. No allocation. */
+  keyAt(offset: number, out: Int32Array): Uint8Array;
+}
 
 /** Runs of at most this many items are sorted by full key compares. */
 const SMALL = 24;
-/** Ranges of at least this many items use 16-bit digits (4 passes), smaller ones 8-bit digits (8 passes). */
-const WIDE_DIGITS_FROM = 1 << 16;
+/** Ranges of at most this many items are insertion-sorted by window. */
+const INSERTION_MAX = 32;
 
 /** The result of {@linkcode sortByKey}. */
 export interface KeyOrder {
-  /** Indices into the input offsets, in key order (ties in input order). */
+  /** Indices into the input offsets, in key order (records with equal keys in offset order). */
   readonly perm: Uint32Array;
   /** `same[i]` is 1 when the key at `perm[i]` equals the key at `perm[i - 1]`, else 0. */
   readonly same: Uint8Array;
+  /** `prefix[j]` is {@linkcode keyPrefix} of input record j (input order, not sorted). */
+  readonly prefix: Float64Array;
 }
 
 // The window read by readWindow(), returned through module state (no allocation).
@@ -94,25 +106,79 @@ export function keyPrefix(buf: Uint8Array, start: number, len: number): number {
  * @returns The permutation in key order and the equal-to-previous flags.
  */
 export function sortByKey(src: OrderedKeySource, offsets: Float64Array, count: number): KeyOrder {
-  const perm = new Uint32Array(count);
-  for (let i = 0; i < count; i++) perm[i] = i;
+  const perm = offsetOrder(offsets, count);
   const same = new Uint8Array(count);
-  if (count < 2) return { perm, same };
-  if (count <= SMALL) {
-    new Sorter(src, offsets, perm, same, new Uint32Array(0), new Uint32Array(0)).smallSort(0, count);
-    return { perm, same };
-  }
+  const prefix = new Float64Array(count);
   const hi = new Uint32Array(count);
   const lo = new Uint32Array(count);
   const at = new Int32Array(2);
   for (let i = 0; i < count; i++) {
-    const buf = src.keyAt(offsets[i]!, at);
-    readWindow(buf, at[0]!, at[1]!, 0);
-    hi[i] = windowHi;
-    lo[i] = windowLo;
+    const buf = src.keyAt(offsets[perm[i]!]!, at);
+    const p = at[0]!;
+    if (at[1]! >= 8) {
+      hi[i] = ((buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) >>> 0;
+      lo[i] = ((buf[p + 4]! << 24) | (buf[p + 5]! << 16) | (buf[p + 6]! << 8) | buf[p + 7]!) >>> 0;
+    } else {
+      readWindow(buf, p, at[1]!, 0);
+      hi[i] = windowHi;
+      lo[i] = windowLo;
+    }
+    prefix[perm[i]!] = hi[i]! * 65536 + (lo[i]! >>> 16);
   }
-  new Sorter(src, offsets, perm, same, hi, lo).run(count);
-  return { perm, same };
+  const sorter = new Sorter(src, offsets, perm, same, hi, lo);
+  if (count <= SMALL) sorter.smallSort(0, count);
+  else sorter.run(count);
+  return { perm, same, prefix };
+}
+
+/**
+ * The indices of `offsets[0, count)` in increasing offset order (identity when already so), so that keys are read
+ * from the journal front to back: sequential reads instead of random ones, and the same order again for every run
+ * re-read one level deeper (the sort is stable). LSD radix on offset / 8, at most 14 bits a pass; offsets beyond
+ * 2^35 (journals over 32 GiB) keep their input order.
+ */
+function offsetOrder(offsets: Float64Array, count: number): Uint32Array {
+  const perm = new Uint32Array(count);
+  for (let i = 0; i < count; i++) perm[i] = i;
+  let max = 0;
+  let ascending = true;
+  for (let i = 0; i < count; i++) {
+    const v = offsets[i]!;
+    if (v > max) max = v;
+    else if (v < max) ascending = false;
+  }
+  const maxUnits = Math.floor(max / 8);
+  if (ascending || count < 64 || maxUnits >= 4294967296) return perm;
+  const bits = 32 - Math.clz32(maxUnits);
+  const passes = Math.max(1, Math.ceil(bits / 14));
+  const digit = Math.ceil(bits / passes);
+  const mask = (1 << digit) - 1;
+  let keys = new Uint32Array(count);
+  for (let i = 0; i < count; i++) keys[i] = offsets[i]! / 8;
+  let tKeys = new Uint32Array(count);
+  let src = perm;
+  let dst = new Uint32Array(count);
+  const counts = new Int32Array(1 << digit);
+  for (let p = 0; p < passes; p++) {
+    const shift = p * digit;
+    counts.fill(0);
+    for (let i = 0; i < count; i++) counts[(keys[i]! >>> shift) & mask]!++;
+    let sum = 0;
+    for (let d = 0; d <= mask; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < count; i++) {
+      const k = keys[i]!;
+      const at = counts[(k >>> shift) & mask]!++;
+      tKeys[at] = k;
+      dst[at] = src[i]!;
+    }
+    [src, dst] = [dst, src];
+    [keys, tKeys] = [tKeys, keys];
+  }
+  return src;
 }
 
 /** The working state of one sort. */
@@ -126,8 +192,6 @@ class Sorter {
   #tPerm: Uint32Array = new Uint32Array(0);
   #tHi: Uint32Array = new Uint32Array(0);
   #tLo: Uint32Array = new Uint32Array(0);
-  #hist8: Int32Array | undefined;
-  #hist16: Int32Array | undefined;
   readonly #at = new Int32Array(2);
 
   constructor(
@@ -151,27 +215,93 @@ class Sorter {
     this.#tPerm = new Uint32Array(count);
     this.#tHi = new Uint32Array(count);
     this.#tLo = new Uint32Array(count);
-    // Tasks (start, end, depth): items [start, end) share key bytes [0, depth) and hold their window at depth.
-    const stack: number[] = [0, count, 0];
+    const counts = new Int32Array(256);
+    const hi = this.#hi;
+    const lo = this.#lo;
+    // Tasks (start, end, depth, byte): items [start, end) share key bytes [0, depth + byte), hold their window at
+    // depth, and are to be split on the window's byte `byte` (MSD radix, 8-bit digits: each level's buckets are
+    // small enough to stay in cache).
+    const stack: number[] = [0, count, 0, 0];
     while (stack.length > 0) {
+      const byte = stack.pop()!;
       const depth = stack.pop()!;
       const end = stack.pop()!;
       const start = stack.pop()!;
-      if (end - start <= SMALL) {
-        this.smallSort(start, end);
+      const n = end - start;
+      if (n <= INSERTION_MAX) {
+        this.#insertionByWindow(start, end);
+        for (let i = start; i < end;) {
+          let j = i + 1;
+          while (j < end && hi[j] === hi[i] && lo[j] === lo[i]) j++;
+          if (j - i >= 2) this.#resolveRun(i, j, depth, stack);
+          i = j;
+        }
         continue;
       }
-      this.#radix(start, end);
-      const hi = this.#hi;
-      const lo = this.#lo;
-      for (let i = start; i < end;) {
-        const h = hi[i]!;
-        const l = lo[i]!;
-        let j = i + 1;
-        while (j < end && hi[j] === h && lo[j] === l) j++;
-        if (j - i >= 2) this.#resolveRun(i, j, depth, stack);
-        i = j;
+      if (byte === 8) {
+        this.#resolveRun(start, end, depth, stack);
+        continue;
       }
+      const words = byte < 4 ? hi : lo;
+      const shift = 24 - 8 * (byte & 3);
+      counts.fill(0);
+      for (let i = start; i < end; i++) counts[(words[i]! >>> shift) & 255]!++;
+      if (counts[(words[start]! >>> shift) & 255] === n) {
+        // One bucket: nothing to move. Skip every byte the items share (keys with a common prefix).
+        const h0 = hi[start]!;
+        const l0 = lo[start]!;
+        let dh = 0;
+        let dl = 0;
+        for (let i = start + 1; i < end; i++) {
+          dh |= hi[i]! ^ h0;
+          dl |= lo[i]! ^ l0;
+        }
+        if ((dh | dl) === 0) this.#resolveRun(start, end, depth, stack);
+        else stack.push(start, end, depth, dh !== 0 ? Math.clz32(dh) >>> 3 : 4 + (Math.clz32(dl) >>> 3));
+        continue;
+      }
+      let sum = start;
+      for (let d = 0; d < 256; d++) {
+        const c = counts[d]!;
+        if (c >= 2) stack.push(sum, sum + c, depth, byte + 1);
+        counts[d] = sum;
+        sum += c;
+      }
+      const perm = this.#perm;
+      const tPerm = this.#tPerm;
+      const tHi = this.#tHi;
+      const tLo = this.#tLo;
+      for (let i = start; i < end; i++) {
+        const k = counts[(words[i]! >>> shift) & 255]!++;
+        tHi[k] = hi[i]!;
+        tLo[k] = lo[i]!;
+        tPerm[k] = perm[i]!;
+      }
+      perm.set(tPerm.subarray(start, end), start);
+      hi.set(tHi.subarray(start, end), start);
+      lo.set(tLo.subarray(start, end), start);
+    }
+  }
+
+  /** Stable insertion sort of items [a, b) by window. */
+  #insertionByWindow(a: number, b: number): void {
+    const perm = this.#perm;
+    const hi = this.#hi;
+    const lo = this.#lo;
+    for (let i = a + 1; i < b; i++) {
+      const h = hi[i]!;
+      const l = lo[i]!;
+      const p = perm[i]!;
+      let j = i - 1;
+      while (j >= a && (hi[j]! > h || (hi[j] === h && lo[j]! > l))) {
+        hi[j + 1] = hi[j]!;
+        lo[j + 1] = lo[j]!;
+        perm[j + 1] = perm[j]!;
+        j--;
+      }
+      hi[j + 1] = h;
+      lo[j + 1] = l;
+      perm[j + 1] = p;
     }
   }
 
@@ -221,7 +351,7 @@ class Sorter {
     }
     if (cont > 0) {
       this.#same[a + ne] = 0;
-      if (cont >= 2) stack.push(a + ne, b, next);
+      if (cont >= 2) stack.push(a + ne, b, next, 0);
     }
   }
 
@@ -243,68 +373,6 @@ class Sorter {
     this.#same[a] = 0;
     for (let i = a + 1; i < b; i++) {
       this.#same[i] = src.compareRecords(offs[perm[i - 1]!]!, offs[perm[i]!]!) === 0 ? 1 : 0;
-    }
-  }
-
-  /** Stable LSD radix sort of items [start, end) by their 64-bit window. */
-  #radix(start: number, end: number): void {
-    const n = end - start;
-    const wide = n >= WIDE_DIGITS_FROM;
-    const bits = wide ? 16 : 8;
-    const buckets = 1 << bits;
-    const mask = buckets - 1;
-    const passes = 64 / bits;
-    const half = passes / 2;
-    let hist: Int32Array;
-    if (wide) hist = this.#hist16 ??= new Int32Array(passes * buckets);
-    else hist = this.#hist8 ??= new Int32Array(passes * buckets);
-    hist.fill(0);
-    {
-      const hi = this.#hi;
-      const lo = this.#lo;
-      for (let i = start; i < end; i++) {
-        const h = hi[i]!;
-        const l = lo[i]!;
-        for (let p = 0; p < half; p++) {
-          hist[p * buckets + ((l >>> (p * bits)) & mask)]!++;
-          hist[(p + half) * buckets + ((h >>> (p * bits)) & mask)]!++;
-        }
-      }
-    }
-    let sPerm = this.#perm;
-    let sHi = this.#hi;
-    let sLo = this.#lo;
-    let dPerm = this.#tPerm;
-    let dHi = this.#tHi;
-    let dLo = this.#tLo;
-    for (let p = 0; p < passes; p++) {
-      const base = p * buckets;
-      const useHi = p >= half;
-      const shift = (useHi ? p - half : p) * bits;
-      const first = ((useHi ? sHi[start]! : sLo[start]!) >>> shift) & mask;
-      if (hist[base + first] === n) continue; // every item has this digit: the pass changes nothing
-      let sum = start;
-      for (let d = 0; d < buckets; d++) {
-        const c = hist[base + d]!;
-        hist[base + d] = sum;
-        sum += c;
-      }
-      for (let i = start; i < end; i++) {
-        const h = sHi[i]!;
-        const l = sLo[i]!;
-        const k = hist[base + (((useHi ? h : l) >>> shift) & mask)]!++;
-        dHi[k] = h;
-        dLo[k] = l;
-        dPerm[k] = sPerm[i]!;
-      }
-      [sPerm, dPerm] = [dPerm, sPerm];
-      [sHi, dHi] = [dHi, sHi];
-      [sLo, dLo] = [dLo, sLo];
-    }
-    if (sPerm !== this.#perm) {
-      this.#perm.set(sPerm.subarray(start, end), start);
-      this.#hi.set(sHi.subarray(start, end), start);
-      this.#lo.set(sLo.subarray(start, end), start);
     }
   }
 }

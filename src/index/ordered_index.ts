@@ -45,46 +45,11 @@
  * @module
  */
 
-import { keyPrefix, sortByKey } from "./key_sorter.ts";
+import { keyPrefix, type OrderedKeySource, sortByKey } from "./key_sorter.ts";
+import { Leaf, openSnapshot, type OrderedSnapshot, Root, SnapshotBook } from "./ordered_snapshot.ts";
 
-/** How the ordered index reads keys (the engine implements it over the mmap'd journal). */
-export interface OrderedKeySource {
-  /** Compares the keys of the records at offsets a and b: <0, 0, >0 in unsigned byte order (a proper prefix sorts first). */
-  compareRecords(a: number, b: number): number;
-  /** Compares the key of the record at `offset` with key[start, start + len). */
-  compareRecordTo(offset: number, key: Uint8Array, start: number, len: number): number;
-  /** The buffer holding the key of the record at `offset`; writes the key's start into out[0] and length into out[1]. No allocation. */
-  keyAt(offset: number, out: Int32Array): Uint8Array;
-}
-
-/** A frozen view of the index, as of the moment {@linkcode OrderedIndex.snapshot} was called. */
-export interface OrderedSnapshot {
-  /** Number of keys in the snapshot. */
-  readonly size: number;
-  /** True once {@linkcode OrderedSnapshot.release} was called (or the snapshot was reclaimed). */
-  readonly released: boolean;
-  /**
-   * Cursor at the first key >= key[start, start + len) (> when `strict`); `len = -1` means "from the first key".
-   *
-   * @throws {TypeError} When the snapshot was released.
-   */
-  seek(key: Uint8Array, start: number, len: number, strict: boolean): OrderedCursor;
-  /**
-   * Cursor walking backwards from the last key < key[start, start + len) (<= when `inclusive`); `len = -1` means
-   * "from the last key".
-   *
-   * @throws {TypeError} When the snapshot was released.
-   */
-  seekBack(key: Uint8Array, start: number, len: number, inclusive: boolean): OrderedCursor;
-  /** Ends the snapshot (idempotent); its cursors then return -1. After the last release, writes stop copying nodes. */
-  release(): void;
-}
-
-/** A position in a snapshot, moving in one direction. */
-export interface OrderedCursor {
-  /** The next offset in the cursor's direction, or -1 at the end (and once the snapshot is released). */
-  next(): number;
-}
+export type { OrderedKeySource } from "./key_sorter.ts";
+export type { OrderedCursor, OrderedSnapshot } from "./ordered_snapshot.ts";
 
 /** Most entries a leaf holds. */
 export const LEAF_MAX = 512;
@@ -100,68 +65,10 @@ const LEAF_OVERHEAD_BYTES = 160;
 const ROOT_SLOT_BYTES = 16;
 /** The logs are applied once they hold max(this, size) entries. */
 const LOG_APPLY_MIN = 1 << 16;
-/** Initial capacity of each log, and what a grown log shrinks back to after being applied. */
+/** Initial capacity of each log; after being applied, a log keeps at most twice what it held (or this). */
 const LOG_INITIAL = 256;
-const LOG_KEEP = 1 << 16;
 /** A leaf receiving `m` entries merges over its prefixes when m * log2(n) * this >= n (a dependent journal read costs about this many independent ones). */
 const DEPENDENT_READ_COST = 6;
-
-class Leaf {
-  offs: Float64Array;
-  n: number;
-  readonly epoch: number;
-  constructor(offs: Float64Array, n: number, epoch: number) {
-    this.offs = offs;
-    this.n = n;
-    this.epoch = epoch;
-  }
-}
-
-class Root {
-  readonly leaves: Leaf[];
-  readonly fences: number[];
-  size: number;
-  readonly epoch: number;
-  constructor(leaves: Leaf[], fences: number[], size: number, epoch: number) {
-    this.leaves = leaves;
-    this.fences = fences;
-    this.size = size;
-    this.epoch = epoch;
-  }
-}
-
-/** Live snapshots per epoch, and the newest epoch still live (nodes stamped at or before it are shared). */
-class SnapshotBook {
-  readonly live = new Map<number, number>();
-  frozen = -1;
-
-  add(epoch: number): void {
-    this.live.set(epoch, (this.live.get(epoch) ?? 0) + 1);
-    if (epoch > this.frozen) this.frozen = epoch;
-  }
-
-  release(epoch: number): void {
-    const c = this.live.get(epoch);
-    if (c === undefined) return;
-    if (c > 1) {
-      this.live.set(epoch, c - 1);
-      return;
-    }
-    this.live.delete(epoch);
-    if (epoch !== this.frozen) return;
-    let max = -1;
-    for (const e of this.live.keys()) if (e > max) max = e;
-    this.frozen = max;
-  }
-}
-
-interface ReleaseToken {
-  readonly book: SnapshotBook;
-  readonly epoch: number;
-}
-
-/** Releases snapshots that were garbage-collected without release(). */
-const reclaimer = new FinalizationRegistry<ReleaseToken>((t) => t.book.release(t.epoch));
 
 /**
  * Key-ordered journal offsets with cheap maintenance and copy-on-write snapshots.
@@ -229,6 +136,11 @@ export class OrderedIndex {
   get size(): number {
     this.#apply();
     return this.#root.size;
+  }
+
+  /** Snapshots taken and neither released nor reclaimed yet. */
+  get liveSnapshots(): number {
+    return this.#book.count;
   }
 
   /** How many nodes (root or leaves) were copied because a live snapshot shared them, since creation. */
@@ -362,11 +274,7 @@ export class OrderedIndex {
    */
   snapshot(): OrderedSnapshot {
     this.#apply();
-    const epoch = this.#epoch++;
-    this.#book.add(epoch);
-    const snap = new Snapshot(this.#root, this.#src, this.#book, epoch);
-    reclaimer.register(snap, { book: this.#book, epoch }, snap);
-    return snap;
+    return openSnapshot(this.#root, this.#src, this.#book, this.#epoch++);
   }
 
   /**
@@ -438,7 +346,9 @@ export class OrderedIndex {
     for (let p = 0; p < pieces; p++) {
       const s = Math.floor((p * count) / pieces);
       const e = Math.floor(((p + 1) * count) / pieces);
-      leaves.push(new Leaf(sorted.slice(s, e), e - s, this.#epoch));
+      const offs = new Float64Array(e - s + LEAF_GROW);
+      offs.set(sorted.subarray(s, e));
+      leaves.push(new Leaf(offs, e - s, this.#epoch));
       fences.push(this.#prefixOf(sorted[s]!));
     }
     this.#root = new Root(leaves, fences, count, this.#epoch);
@@ -461,8 +371,9 @@ export class OrderedIndex {
     const ops = netOperations(this.#adds, nA, this.#rems, nR);
     this.#nAdds = 0;
     this.#nRems = 0;
-    if (this.#adds.length > LOG_KEEP) this.#adds = new Float64Array(LOG_KEEP);
-    if (this.#rems.length > LOG_KEEP) this.#rems = new Float64Array(LOG_KEEP);
+    // Keep the logs' capacity for a steady stream of writes, give back what a burst grew.
+    if (this.#adds.length > 2 * Math.max(LOG_INITIAL, nA)) this.#adds = new Float64Array(capacityFor(nA));
+    if (this.#rems.length > 2 * Math.max(LOG_INITIAL, nR)) this.#rems = new Float64Array(capacityFor(nR));
     if (ops.count === 0) return;
     const batch = this.#batchByKey(ops);
     const root = this.#ownRoot();
@@ -489,8 +400,9 @@ export class OrderedIndex {
   /** Sorts net operations by key and fuses those on the same key (a remove and an add make a replace). */
   #batchByKey(ops: NetOperations): Batch {
     const { offs, adds, count } = ops;
-    const { perm, same } = sortByKey(this.#src, offs, count);
+    const { perm, same, prefix: prefixIn } = sortByKey(this.#src, offs, count);
     const key = new Float64Array(count);
+    const prefix = new Float64Array(count);
     const add = new Float64Array(count);
     const rem = new Float64Array(count);
     let m = 0;
@@ -498,6 +410,7 @@ export class OrderedIndex {
       const p = perm[i]!;
       const off = offs[p]!;
       if (same[i] === 0 || m === 0) {
+        prefix[m] = prefixIn[p]!;
         key[m] = off;
         add[m] = -1;
         rem[m] = -1;
@@ -511,8 +424,6 @@ export class OrderedIndex {
         rem[m - 1] = off;
       }
     }
-    const prefix = new Float64Array(m);
-    for (let j = 0; j < m; j++) prefix[j] = this.#prefixOf(key[j]!);
     return { count: m, key, add, rem, prefix };
   }
 
@@ -768,6 +679,12 @@ function hashOffset(offset: number, bits: number): number {
   return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> (32 - bits);
 }
 
+function capacityFor(n: number): number {
+  let c = LOG_INITIAL;
+  while (c < n) c *= 2;
+  return c;
+}
+
 function grow(a: Float64Array): Float64Array {
   const b = new Float64Array(Math.max(LOG_INITIAL, a.length * 2));
   b.set(a);
@@ -777,151 +694,5 @@ function grow(a: Float64Array): Float64Array {
 function checkCount(offsets: Float64Array, count: number): void {
   if (!Number.isInteger(count) || count < 0 || count > offsets.length) {
     throw new RangeError(`count ${count} is not within 0..${offsets.length}`);
-  }
-}
-
-class Snapshot implements OrderedSnapshot {
-  #root: Root | undefined;
-  readonly #src: OrderedKeySource;
-  readonly #book: SnapshotBook;
-  readonly #epoch: number;
-  readonly size: number;
-
-  constructor(root: Root, src: OrderedKeySource, book: SnapshotBook, epoch: number) {
-    this.#root = root;
-    this.#src = src;
-    this.#book = book;
-    this.#epoch = epoch;
-    this.size = root.size;
-  }
-
-  get released(): boolean {
-    return this.#root === undefined;
-  }
-
-  seek(key: Uint8Array, start: number, len: number, strict: boolean): OrderedCursor {
-    const root = this.#live("seek");
-    if (len === -1) return new ForwardCursor(this, root.leaves, 0, 0);
-    const at = this.#lowerBound(root, key, start, len, strict);
-    return new ForwardCursor(this, root.leaves, at.leaf, at.pos);
-  }
-
-  seekBack(key: Uint8Array, start: number, len: number, inclusive: boolean): OrderedCursor {
-    const root = this.#live("seekBack");
-    const leaves = root.leaves;
-    if (len === -1) {
-      const last = leaves.length - 1;
-      return new BackwardCursor(this, leaves, last, leaves[last]!.n - 1);
-    }
-    const at = this.#lowerBound(root, key, start, len, inclusive);
-    return new BackwardCursor(this, leaves, at.leaf, at.pos - 1);
-  }
-
-  release(): void {
-    if (this.#root === undefined) return;
-    this.#root = undefined;
-    reclaimer.unregister(this);
-    this.#book.release(this.#epoch);
-  }
-
-  #live(what: string): Root {
-    if (this.#root === undefined) throw new TypeError(`Cannot ${what}: the snapshot was released`);
-    return this.#root;
-  }
-
-  /** The first entry >= key (> when `strict`), as a leaf and a position that may equal the leaf's length. */
-  #lowerBound(root: Root, key: Uint8Array, start: number, len: number, strict: boolean): { leaf: number; pos: number } {
-    if (!Number.isInteger(len) || len < 0 || !Number.isInteger(start) || start < 0 || start + len > key.length) {
-      throw new RangeError(`key range ${start}+${len} is not within 0..${key.length}`);
-    }
-    const src = this.#src;
-    const { leaves, fences } = root;
-    const p = keyPrefix(key, start, len);
-    let lo = 1;
-    let hi = leaves.length - 1;
-    let li = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const f = fences[mid]!;
-      const c = f < p ? -1 : f > p ? 1 : src.compareRecordTo(leaves[mid]!.offs[0]!, key, start, len);
-      if (c <= 0) {
-        li = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    const leaf = leaves[li]!;
-    const offs = leaf.offs;
-    const bound = strict ? 0 : -1; // entries comparing <= bound come before the position
-    lo = 0;
-    hi = leaf.n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (src.compareRecordTo(offs[mid]!, key, start, len) <= bound) lo = mid + 1;
-      else hi = mid;
-    }
-    return { leaf: li, pos: lo };
-  }
-}
-
-class ForwardCursor implements OrderedCursor {
-  readonly #snap: Snapshot;
-  readonly #leaves: Leaf[];
-  #li: number;
-  #offs: Float64Array;
-  #n: number;
-  #pos: number;
-
-  constructor(snap: Snapshot, leaves: Leaf[], li: number, pos: number) {
-    this.#snap = snap;
-    this.#leaves = leaves;
-    this.#li = li;
-    const leaf = leaves[li]!;
-    this.#offs = leaf.offs;
-    this.#n = leaf.n;
-    this.#pos = pos;
-  }
-
-  next(): number {
-    if (this.#pos >= this.#n) {
-      const leaves = this.#leaves;
-      do {
-        if (this.#li + 1 >= leaves.length) return -1;
-        const leaf = leaves[++this.#li]!;
-        this.#offs = leaf.offs;
-        this.#n = leaf.n;
-        this.#pos = 0;
-      } while (this.#n === 0);
-    }
-    if (this.#snap.released) return -1;
-    return this.#offs[this.#pos++]!;
-  }
-}
-
-class BackwardCursor implements OrderedCursor {
-  readonly #snap: Snapshot;
-  readonly #leaves: Leaf[];
-  #li: number;
-  #offs: Float64Array;
-  #pos: number;
-
-  constructor(snap: Snapshot, leaves: Leaf[], li: number, pos: number) {
-    this.#snap = snap;
-    this.#leaves = leaves;
-    this.#li = li;
-    this.#offs = leaves[li]!.offs;
-    this.#pos = pos;
-  }
-
-  next(): number {
-    while (this.#pos < 0) {
-      if (this.#li <= 0) return -1;
-      const leaf = this.#leaves[--this.#li]!;
-      this.#offs = leaf.offs;
-      this.#pos = leaf.n - 1;
-    }
-    if (this.#snap.released) return -1;
-    return this.#offs[this.#pos--]!;
   }
 }

@@ -473,7 +473,7 @@ test("leaves split and merge within their bounds while the index grows and shrin
   assert.ok(index.byteSize() < 64 * 1024, `byteSize ${index.byteSize()}`);
 });
 
-test("snapshots dropped without release() are released once garbage-collected", { timeout: 60_000 }, async (t) => {
+test("snapshots dropped without release() are released once garbage-collected", { timeout: 60_000 }, (t) => {
   // A child process, so that the collector can be called (Deno: --expose-gc; Bun: Bun.gc).
   const dir = tempDir(t);
   const script = join(dir, "abandon.ts");

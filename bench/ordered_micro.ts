@@ -4,14 +4,18 @@
  * Uint8Array, each key at a random record slot, keys compared by reading the buffer.
  * Two key sets: 24 random bytes, and `user:00000001`-style keys sharing a long prefix.
  *
- *   deno run -A bench/ordered_micro.ts [--records N] [--json]
- *   bun bench/ordered_micro.ts [--records N] [--json]
+ *   deno run -A --v8-flags=--expose-gc bench/ordered_micro.ts [--records N] [--only random|user] [--json]
+ *   bun bench/ordered_micro.ts [--records N] [--only random|user] [--json]
+ *
+ * (without `--expose-gc`, Deno skips the measured-heap figure; `deno run -A` alone works).
  *
  * Each figure is the median of several repetitions in one process, after a warm-up run.
  *
  * @module
  */
 
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { OrderedIndex, type OrderedKeySource, type OrderedSnapshot } from "../src/index/ordered_index.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -20,6 +24,8 @@ const isBun = typeof G.Bun !== "undefined";
 const args: string[] = isBun ? G.process.argv.slice(2) : G.Deno.args;
 const at = args.indexOf("--records");
 const N = at >= 0 ? Number(args[at + 1]) : 1_000_000;
+const onlyAt = args.indexOf("--only");
+const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined; // "random" or "user"
 const runtime = isBun ? `bun ${G.Bun.version}` : `deno ${G.Deno.version.deno}`;
 
 const RECORD = 192;
@@ -113,6 +119,25 @@ class FakeJournal implements OrderedKeySource {
   }
 }
 
+/** A full collection, when the runtime offers one (Deno: `--v8-flags=--expose-gc`; Bun: always). */
+const collect: (() => void) | undefined = isBun
+  ? () => G.Bun.gc(true)
+  : typeof G.gc === "function"
+  ? () => G.gc()
+  : undefined;
+
+/**
+ * Bytes in use after a full collection: JS heap plus memory outside it (Deno counts typed-array storage in
+ * `external`, Bun in `heapUsed`), or NaN without a way to collect.
+ */
+function heldBytes(): number {
+  if (collect === undefined) return NaN;
+  collect();
+  collect();
+  const m = G.process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
 function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
@@ -180,7 +205,16 @@ function suite(label: string, j: FakeJournal, seekKey: (rnd: Rand, out: Uint8Arr
   // Build from the live set in hash-slot order.
   const buildMs = measure(5, () => timed(() => index.build(live, N)));
   report(`${label}: build`, buildMs, "ms", best);
-  report(`${label}: memory after build`, index.byteSize() / index.size, "B/key");
+  report(`${label}: memory after build (byteSize)`, index.byteSize() / index.size, "B/key");
+  {
+    // The same, measured: a second index built from the same set, heap + array buffers before and after.
+    const before = heldBytes();
+    let other: OrderedIndex | undefined = new OrderedIndex(j);
+    other.build(live, N);
+    const after = heldBytes();
+    if (!Number.isNaN(after)) report(`${label}: memory after build (measured heap)`, (after - before) / N, "B/key");
+    other = undefined;
+  }
   const sorted = index.export();
 
   // Seek + 10 × next at random keys (half existing keys, half random bytes).
@@ -298,14 +332,35 @@ function suite(label: string, j: FakeJournal, seekKey: (rnd: Rand, out: Uint8Arr
   });
   if (rnd.int(2) === 2 || index.size !== N) throw new Error("size mismatch");
   report(`${label}: ${N.toLocaleString("en-US")} random inserts, applied per 1,000`, insMs, "ms");
-  report(`${label}: memory after random inserts`, index.byteSize() / index.size, "B/key");
+  report(`${label}: memory after random inserts (byteSize)`, index.byteSize() / index.size, "B/key");
   const problem = N <= 1_000_000 ? index.validate() : undefined;
   if (problem !== undefined) throw new Error(`invalid after inserts: ${problem}`);
 }
 
-console.log(`ordered index micro-benchmark (${runtime}), 192-byte records, median of 5 (best in brackets)`);
+if (only === undefined) {
+  // Each key set in a fresh process of the same runtime (same flags), so that one set's JIT state and garbage do
+  // not weigh on the other's figures.
+  console.log(`ordered index micro-benchmark (${runtime}), 192-byte records, median of 5 (best in brackets)`);
+  const argv: string[] = isBun ? [] : ["run", "-A", ...(collect === undefined ? [] : ["--v8-flags=--expose-gc"])];
+  const script = fileURLToPath(import.meta.url);
+  const all: Record<string, number> = {};
+  for (const set of ["random", "user"]) {
+    const child = spawnSync(G.process.execPath, [...argv, script, ...args, "--only", set, "--json"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    if (child.status !== 0) throw new Error(`the ${set} run failed (status ${child.status})`);
+    const lines = child.stdout.trimEnd().split("\n");
+    const json = JSON.parse(lines.pop()!);
+    Object.assign(all, json.results);
+    console.log(lines.filter((l) => !l.startsWith("ordered index micro-benchmark")).join("\n"));
+  }
+  if (args.includes("--json")) console.log(JSON.stringify({ runtime, records: N, results: all }));
+} else {
+  console.log(`ordered index micro-benchmark (${runtime}), 192-byte records, median of 5 (best in brackets)`);
+}
 
-{
+if (only === "random") {
   const rnd = new Rand(1);
   const j = new FakeJournal(N + EXTRA, (_i, out) => {
     for (let b = 0; b < 24; b += 4) {
@@ -328,7 +383,7 @@ console.log(`ordered index micro-benchmark (${runtime}), 192-byte records, media
   });
 }
 
-{
+if (only === "user") {
   // user:00000000 … in numeric order, with the pending-insert keys interleaved (user:00000000a …).
   const enc = new TextEncoder();
   const j = new FakeJournal(N + EXTRA, (i, out) => {
@@ -339,4 +394,4 @@ console.log(`ordered index micro-benchmark (${runtime}), 192-byte records, media
   suite("user:%08d", j, (r, out) => enc.encodeInto(`user:${String(r.int(N)).padStart(8, "0")}`, out).written);
 }
 
-if (args.includes("--json")) console.log(JSON.stringify({ runtime, records: N, results }));
+if (only !== undefined && args.includes("--json")) console.log(JSON.stringify({ runtime, records: N, results }));

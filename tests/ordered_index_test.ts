@@ -86,7 +86,7 @@ function drain(c: OrderedCursor, max = Infinity): number[] {
 }
 
 /** Keys of the model test: many short keys over a tiny alphabet (prefixes, 0x00, 0xFF), long shared prefixes, random. */
-function randomKey(rng: Rng): Uint8Array {
+function randomKey(rng: Rng, _round = 0): Uint8Array {
   const kind = rng.int(10);
   if (kind < 4) {
     const alphabet = [0x00, 0x01, 0x61, 0xff];
@@ -109,6 +109,7 @@ function checkSnapshot(
   snap: ReturnType<OrderedIndex["snapshot"]>,
   expected: { key: Uint8Array; off: number }[],
   what: string,
+  makeKey: (rng: Rng, round: number) => Uint8Array,
 ): void {
   const offs = expected.map((e) => e.off);
   assert.equal(snap.size, expected.length, `${what}: size`);
@@ -117,7 +118,11 @@ function checkSnapshot(
   for (let s = 0; s < 40; s++) {
     // Seek keys: existing keys, random keys, and existing keys with a byte added or removed.
     let key: Uint8Array;
-    const pick = expected.length > 0 && rng.int(2) === 0 ? expected[rng.int(expected.length)]!.key : randomKey(rng);
+    const pick = expected.length > 0 && rng.int(2) === 0
+      ? expected[rng.int(expected.length)]!.key
+      : rng.int(3) === 0
+      ? randomKey(rng) // outside any shared prefix, most likely
+      : makeKey(rng, 99);
     const t = rng.int(3);
     if (t === 0) key = pick;
     else if (t === 1) key = pick.subarray(0, Math.max(0, pick.length - 1));
@@ -157,9 +162,31 @@ function checkSnapshot(
   }
 }
 
+/**
+ * Keys that all start with "tenant-42/" until round 30, then some with only part of it, from round 60 a few
+ * without it (so the bytes every key shares shrink twice).
+ */
+function tenantKey(rng: Rng, round: number): Uint8Array {
+  const rest = randomKey(rng, round);
+  if (round >= 60 && rng.int(300) === 0) return rest;
+  const prefix = utf8("tenant-42/");
+  const cut = round >= 30 && rng.int(40) === 0 ? 7 + rng.int(3) : prefix.length;
+  return Uint8Array.of(...prefix.subarray(0, cut), ...rest);
+}
+
 test("the index matches a sorted model under random inserts, replaces and removes, with held snapshots", {
   timeout: 120_000,
 }, async () => {
+  await modelTest(randomKey);
+});
+
+test("the model test holds with keys sharing a long prefix, seeks outside it, and a prefix that shrinks", {
+  timeout: 120_000,
+}, async () => {
+  await modelTest(tenantKey);
+});
+
+async function modelTest(makeKey: (rng: Rng, round: number) => Uint8Array): Promise<void> {
   const seed = testSeed();
   await withSeed(seed, () => {
     const rng = new Rng(seed);
@@ -169,7 +196,7 @@ test("the index matches a sorted model under random inserts, replaces and remove
     // Start from a built index over a random live set.
     const initial: number[] = [];
     for (let i = 0; i < 1500; i++) {
-      const key = randomKey(rng);
+      const key = makeKey(rng, -1);
       const h = hex(key, 1e9);
       if (model.has(h)) continue;
       const off = journal.append(key);
@@ -196,7 +223,7 @@ test("the index matches a sorted model under random inserts, replaces and remove
           ? existing[rng.int(existing.length)]!.key
           : undefined;
         const key = base === undefined
-          ? randomKey(rng)
+          ? makeKey(rng, round)
           : rng.int(2) === 0
           ? base
           : Uint8Array.of(...base.subarray(0, base.length - rng.int(2)), ...rng.bytes(rng.int(3)));
@@ -222,7 +249,7 @@ test("the index matches a sorted model under random inserts, replaces and remove
       if (r < 6) {
         const snap = index.snapshot();
         const expected = sortedModel(model);
-        checkSnapshot(rng, snap, expected, `round ${round} fresh`);
+        checkSnapshot(rng, snap, expected, `round ${round} fresh`, makeKey);
         if (rng.int(2) === 0) held.push({ snap, expected });
         else snap.release();
       } else if (r < 7) {
@@ -237,7 +264,7 @@ test("the index matches a sorted model under random inserts, replaces and remove
       // Re-check and sometimes release snapshots taken in earlier rounds.
       for (let i = held.length - 1; i >= 0; i--) {
         const h = held[i]!;
-        checkSnapshot(rng, h.snap, h.expected, `round ${round} held`);
+        checkSnapshot(rng, h.snap, h.expected, `round ${round} held`, makeKey);
         if (rng.int(3) === 0) {
           h.snap.release();
           held.splice(i, 1);
@@ -247,7 +274,7 @@ test("the index matches a sorted model under random inserts, replaces and remove
     for (const h of held) h.snap.release();
     assert.deepEqual([...index.export()], sortedModel(model).map((e) => e.off));
   });
-});
+}
 
 test("logged operations on the same key resolve to their net effect", () => {
   const j = new FakeJournal();

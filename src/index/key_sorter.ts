@@ -49,7 +49,7 @@ export interface KeyOrder {
   readonly perm: Uint32Array;
   /** `same[i]` is 1 when the key at `perm[i]` equals the key at `perm[i - 1]`, else 0. */
   readonly same: Uint8Array;
-  /** `prefix[j]` is {@linkcode keyPrefix} of input record j (input order, not sorted). */
+  /** `prefix[j]` is {@linkcode keyPrefix} of input record j from byte `prefixDepth` on (input order, not sorted). */
   readonly prefix: Float64Array;
 }
 
@@ -103,9 +103,10 @@ export function keyPrefix(buf: Uint8Array, start: number, len: number): number {
  * @param src Reads and compares the records' keys.
  * @param offsets Journal offsets of the records (not modified).
  * @param count How many of `offsets` to sort.
+ * @param prefixDepth Where the returned prefixes start in each key.
  * @returns The permutation in key order and the equal-to-previous flags.
  */
-export function sortByKey(src: OrderedKeySource, offsets: Float64Array, count: number): KeyOrder {
+export function sortByKey(src: OrderedKeySource, offsets: Float64Array, count: number, prefixDepth = 0): KeyOrder {
   const perm = offsetOrder(offsets, count);
   const same = new Uint8Array(count);
   const prefix = new Float64Array(count);
@@ -123,7 +124,12 @@ export function sortByKey(src: OrderedKeySource, offsets: Float64Array, count: n
       hi[i] = windowHi;
       lo[i] = windowLo;
     }
-    prefix[perm[i]!] = hi[i]! * 65536 + (lo[i]! >>> 16);
+    const rest = at[1]! - prefixDepth;
+    prefix[perm[i]!] = prefixDepth === 0
+      ? hi[i]! * 65536 + (lo[i]! >>> 16)
+      : rest > 0
+      ? keyPrefix(buf, p + prefixDepth, rest)
+      : 0;
   }
   const sorter = new Sorter(src, offsets, perm, same, hi, lo);
   if (count <= SMALL) sorter.smallSort(0, count);

@@ -284,7 +284,7 @@ export class OrderedIndex {
    */
   validate(): string | undefined {
     this.#apply();
-    const { leaves, fences, size } = this.#root;
+    const { leaves, fences, size, depth } = this.#root;
     const src = this.#src;
     let total = 0;
     let prev = -1;
@@ -295,10 +295,13 @@ export class OrderedIndex {
         if (leaves.length > 1) return `leaf ${i} of ${leaves.length} is empty`;
         continue;
       }
-      if (fences[i] !== this.#prefixOf(leaf.offs[0]!)) return `fence ${i} does not match its leaf`;
+      if (fences[i] !== this.#prefixOf(leaf.offs[0]!, depth)) return `fence ${i} does not match its leaf`;
       for (let j = 0; j < leaf.n; j++) {
         const off = leaf.offs[j]!;
         if (prev !== -1 && src.compareRecords(prev, off) >= 0) return `leaf ${i} entry ${j}: keys out of order`;
+        if (this.#commonLength(leaves[0]!.offs[0]!, off) < depth) {
+          return `leaf ${i} entry ${j}: not ${depth} shared bytes`;
+        }
         prev = off;
       }
       total += leaf.n;
@@ -308,7 +311,7 @@ export class OrderedIndex {
   }
 
   #emptyRoot(): Root {
-    return new Root([new Leaf(new Float64Array(LEAF_GROW), 0, this.#epoch)], [-1], 0, this.#epoch);
+    return new Root([new Leaf(new Float64Array(LEAF_GROW), 0, this.#epoch)], [-1], 0, this.#epoch, 0);
   }
 
   #resetLogs(keep: boolean): void {
@@ -327,9 +330,25 @@ export class OrderedIndex {
     return Math.max(LOG_APPLY_MIN, this.#root.size);
   }
 
-  #prefixOf(offset: number): number {
-    const buf = this.#src.keyAt(offset, this.#at);
-    return keyPrefix(buf, this.#at[0]!, this.#at[1]!);
+  /** keyPrefix() of the key of the record at `offset`, from byte `depth` on. */
+  #prefixOf(offset: number, depth = 0): number {
+    const at = this.#at;
+    const buf = this.#src.keyAt(offset, at);
+    const len = at[1]! - depth;
+    return len > 0 ? keyPrefix(buf, at[0]! + depth, len) : 0;
+  }
+
+  /** Length of the longest common prefix of the keys of two records. */
+  #commonLength(a: number, b: number): number {
+    const x = this.#src.keyAt(a, this.#at);
+    const xs = this.#at[0]!;
+    const xl = this.#at[1]!;
+    const y = this.#src.keyAt(b, this.#at);
+    const ys = this.#at[0]!;
+    const n = Math.min(xl, this.#at[1]!);
+    let i = 0;
+    while (i < n && x[xs + i] === y[ys + i]) i++;
+    return i;
   }
 
   /** Replaces the content with `sorted[0, count)` (strictly increasing keys) and marks the index built. */
@@ -343,15 +362,16 @@ export class OrderedIndex {
     const pieces = Math.ceil(count / LEAF_FILL);
     const leaves: Leaf[] = [];
     const fences: number[] = [];
+    const depth = this.#commonLength(sorted[0]!, sorted[count - 1]!);
     for (let p = 0; p < pieces; p++) {
       const s = Math.floor((p * count) / pieces);
       const e = Math.floor(((p + 1) * count) / pieces);
       const offs = new Float64Array(e - s + LEAF_GROW);
       offs.set(sorted.subarray(s, e));
       leaves.push(new Leaf(offs, e - s, this.#epoch));
-      fences.push(this.#prefixOf(sorted[s]!));
+      fences.push(this.#prefixOf(sorted[s]!, depth));
     }
-    this.#root = new Root(leaves, fences, count, this.#epoch);
+    this.#root = new Root(leaves, fences, count, this.#epoch, depth);
   }
 
   /** The root, copied first if a live snapshot shares it. */
@@ -359,7 +379,7 @@ export class OrderedIndex {
     const root = this.#root;
     if (root.epoch > this.#book.frozen) return root;
     this.#copied++;
-    this.#root = new Root(root.leaves.slice(), root.fences.slice(), root.size, this.#epoch);
+    this.#root = new Root(root.leaves.slice(), root.fences.slice(), root.size, this.#epoch, root.depth);
     return this.#root;
   }
 
@@ -375,10 +395,26 @@ export class OrderedIndex {
     if (this.#adds.length > 2 * Math.max(LOG_INITIAL, nA)) this.#adds = new Float64Array(capacityFor(nA));
     if (this.#rems.length > 2 * Math.max(LOG_INITIAL, nR)) this.#rems = new Float64Array(capacityFor(nR));
     if (ops.count === 0) return;
-    const batch = this.#batchByKey(ops);
+    const batch = this.#batchByKey(ops, this.#root.depth);
     const root = this.#ownRoot();
-    // Route each operation to the last leaf whose first key is <= its key.
     const m = batch.count;
+    // The bytes all keys share, old and new (the extremes decide): fewer than before means new fences.
+    const ref = root.size > 0 ? root.leaves[0]!.offs[0]! : batch.key[0]!;
+    const depth = Math.min(
+      root.size > 0 ? root.depth : Infinity,
+      this.#commonLength(ref, batch.key[0]!),
+      this.#commonLength(ref, batch.key[m - 1]!),
+    );
+    if (depth !== root.depth) {
+      root.depth = depth;
+      for (let i = 0; i < root.leaves.length; i++) {
+        const leaf = root.leaves[i]!;
+        if (leaf.n > 0) root.fences[i] = this.#prefixOf(leaf.offs[0]!, depth);
+      }
+    }
+    if (depth !== batch.depth) { for (let j = 0; j < m; j++) batch.prefix[j] = this.#prefixOf(batch.key[j]!, depth); }
+    // Route each operation to the last leaf whose first key is <= its key.
+
     const leafOf = new Int32Array(m);
     let li = 0;
     for (let j = 0; j < m; j++) {
@@ -398,9 +434,9 @@ export class OrderedIndex {
   }
 
   /** Sorts net operations by key and fuses those on the same key (a remove and an add make a replace). */
-  #batchByKey(ops: NetOperations): Batch {
+  #batchByKey(ops: NetOperations, depth: number): Batch {
     const { offs, adds, count } = ops;
-    const { perm, same, prefix: prefixIn } = sortByKey(this.#src, offs, count);
+    const { perm, same, prefix: prefixIn } = sortByKey(this.#src, offs, count, depth);
     const key = new Float64Array(count);
     const prefix = new Float64Array(count);
     const add = new Float64Array(count);
@@ -424,20 +460,30 @@ export class OrderedIndex {
         rem[m - 1] = off;
       }
     }
-    return { count: m, key, add, rem, prefix };
+    return { count: m, key, add, rem, prefix, depth, local: new Float64Array(m) };
   }
 
   /** The largest leaf index >= from whose first key is <= the key of the record at `keyOff` (`from` if none). */
   #lastLeafAtOrBefore(root: Root, from: number, keyOff: number, p: number): number {
     const { leaves, fences } = root;
-    let lo = from + 1;
-    let hi = leaves.length - 1;
+    const last = leaves.length - 1;
+    // Gallop from `from` (operations arrive in key order, mostly a few leaves apart), then binary search.
     let ans = from;
+    let step = 1;
+    let hi = last;
+    while (ans + step <= last) {
+      const probe = ans + step;
+      if (this.#compareFirst(leaves, fences, probe, keyOff, p) > 0) {
+        hi = probe - 1;
+        break;
+      }
+      ans = probe;
+      step *= 2;
+    }
+    let lo = ans + 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const f = fences[mid]!;
-      const c = f < p ? -1 : f > p ? 1 : this.#src.compareRecords(leaves[mid]!.offs[0]!, keyOff);
-      if (c <= 0) {
+      if (this.#compareFirst(leaves, fences, mid, keyOff, p) <= 0) {
         ans = mid;
         lo = mid + 1;
       } else {
@@ -445,6 +491,12 @@ export class OrderedIndex {
       }
     }
     return ans;
+  }
+
+  /** Compares the first key of leaf `i` with the key of the record at `keyOff` (whose prefix is `p`). */
+  #compareFirst(leaves: Leaf[], fences: number[], i: number, keyOff: number, p: number): number {
+    const f = fences[i]!;
+    return f < p ? -1 : f > p ? 1 : this.#src.compareRecords(leaves[i]!.offs[0]!, keyOff);
   }
 
   /** Applies operations [a, b) of the batch, all routed to leaf `li`. */
@@ -456,11 +508,21 @@ export class OrderedIndex {
     const m = b - a;
     // Where each operation's key sits in the leaf: pos = first entry >= key, eq = that entry has the key.
     if (m * Math.log2(n + 1) * DEPENDENT_READ_COST >= n) {
+      // Merge over prefixes taken after the bytes that the leaf's keys and these keys all share (keys with a
+      // common prefix such as "user:000" would otherwise tie on every prefix and be compared in the journal).
+      const first = n > 0 ? offs[0]! : batch.key[a]!;
+      const depth = Math.min(
+        this.#commonLength(first, batch.key[a]!),
+        this.#commonLength(first, batch.key[b - 1]!),
+        n > 0 ? this.#commonLength(first, offs[n - 1]!) : Infinity,
+      );
       const pe = this.#prefixes;
-      for (let i = 0; i < n; i++) pe[i] = this.#prefixOf(offs[i]!);
+      for (let i = 0; i < n; i++) pe[i] = this.#prefixOf(offs[i]!, depth);
+      const po = batch.local;
+      for (let j = a; j < b; j++) po[j] = this.#prefixOf(batch.key[j]!, depth);
       let i = 0;
       for (let j = a; j < b; j++) {
-        const p = batch.prefix[j]!;
+        const p = po[j]!;
         const k = batch.key[j]!;
         let e = 0;
         while (i < n) {
@@ -544,7 +606,7 @@ export class OrderedIndex {
       }
       target.n = count;
       root.size += newN - n;
-      if (pos[a] === 0) root.fences[li] = this.#prefixOf(offs2[0]!);
+      if (pos[a] === 0) root.fences[li] = this.#prefixOf(offs2[0]!, root.depth);
       return;
     }
     // Rewrite: the new content in one pass, then one leaf, several, or none.
@@ -598,11 +660,11 @@ export class OrderedIndex {
         merged.set(out.subarray(0, n));
         merged.set(next.offs.subarray(0, next.n), n);
         leaves.splice(li, 2, new Leaf(merged, n + next.n, this.#epoch));
-        fences.splice(li, 2, this.#prefixOf(merged[0]!));
+        fences.splice(li, 2, this.#prefixOf(merged[0]!, root.depth));
         return;
       }
       leaves[li] = new Leaf(out, n, this.#epoch);
-      fences[li] = this.#prefixOf(out[0]!);
+      fences[li] = this.#prefixOf(out[0]!, root.depth);
       return;
     }
     const pieces = Math.ceil(n / LEAF_FILL);
@@ -614,7 +676,7 @@ export class OrderedIndex {
       const offs = new Float64Array(e - s + LEAF_GROW);
       offs.set(out.subarray(s, e));
       newLeaves.push(new Leaf(offs, e - s, this.#epoch));
-      newFences.push(this.#prefixOf(out[s]!));
+      newFences.push(this.#prefixOf(out[s]!, root.depth));
     }
     leaves.splice(li, 1, ...newLeaves);
     fences.splice(li, 1, ...newFences);
@@ -627,7 +689,11 @@ interface Batch {
   key: Float64Array;
   add: Float64Array;
   rem: Float64Array;
+  /** keyPrefix() of each key from byte `depth` on. */
   prefix: Float64Array;
+  depth: number;
+  /** Scratch: prefixes after a leaf's common prefix, for the operations routed to that leaf. */
+  local: Float64Array;
 }
 
 /** The logs with offsets both added and removed taken out: `offs[0, adds)` are added, `offs[adds, count)` removed. */

@@ -60,17 +60,20 @@ export class Leaf {
 export class Root {
   /** The leaves in key order; only the first may be empty (then it is the only one). */
   readonly leaves: Leaf[];
-  /** keyPrefix() of each leaf's first key. */
+  /** keyPrefix() of each leaf's first key from byte `depth` on. */
   readonly fences: number[];
   /** Keys in all leaves. */
   size: number;
   /** The epoch the root was created in. */
   readonly epoch: number;
-  constructor(leaves: Leaf[], fences: number[], size: number, epoch: number) {
+  /** How many first bytes every key shares (fences start after them, so that a shared prefix does not tie them). */
+  depth: number;
+  constructor(leaves: Leaf[], fences: number[], size: number, epoch: number, depth: number) {
     this.leaves = leaves;
     this.fences = fences;
     this.size = size;
     this.epoch = epoch;
+    this.depth = depth;
   }
 }
 
@@ -135,6 +138,7 @@ class Snapshot implements OrderedSnapshot {
   readonly #book: SnapshotBook;
   readonly #epoch: number;
   readonly size: number;
+  readonly #at = new Int32Array(2);
 
   constructor(root: Root, src: OrderedKeySource, book: SnapshotBook, epoch: number) {
     this.#root = root;
@@ -184,8 +188,21 @@ class Snapshot implements OrderedSnapshot {
       throw new RangeError(`key range ${start}+${len} is not within 0..${key.length}`);
     }
     const src = this.#src;
-    const { leaves, fences } = root;
-    const p = keyPrefix(key, start, len);
+    const { leaves, fences, depth } = root;
+    let p: number;
+    if (depth > 0 && root.size > 0) {
+      // Every key starts with the same `depth` bytes: a key that differs there is before or after all of them.
+      const buf = src.keyAt(leaves[0]!.offs[0]!, this.#at);
+      const s = this.#at[0]!;
+      const n = Math.min(len, depth);
+      let i = 0;
+      while (i < n && key[start + i] === buf[s + i]) i++;
+      if (i < n && key[start + i]! > buf[s + i]!) return { leaf: leaves.length - 1, pos: leaves[leaves.length - 1]!.n };
+      if (i < depth) return { leaf: 0, pos: 0 };
+      p = keyPrefix(key, start + depth, len - depth);
+    } else {
+      p = keyPrefix(key, start, len);
+    }
     let lo = 1;
     let hi = leaves.length - 1;
     let li = 0;

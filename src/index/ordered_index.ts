@@ -7,13 +7,17 @@
  * when they must be compared.
  *
  * ```text
- * root   leaves[i]  the i-th leaf (a JS array, a few thousand entries at 1M keys)
- *        fences[i]  first 6 bytes of leaves[i]'s first key, as a number < 2^48
- *                   (numeric order = byte order; ties are settled in the journal)
+ * root   leaves[i]  the i-th leaf (a JS array, about 2,200 of them at 1M keys)
+ *        depth      how many first bytes all keys share ("user:00" for user:00000001…)
+ *        fences[i]  6 bytes of leaves[i]'s first key from byte `depth` on, as a number
+ *                   < 2^48 (numeric order = byte order; ties are settled in the journal)
  *        size, epoch
- * leaf   offs       Float64Array of offsets in key order, capacity <= 512
- *        n, epoch   (entries used; 128..512 except next to a full neighbour)
+ * leaf   offs       Float64Array of offsets in key order, capacity <= 512 (+32 spare)
+ *        n, epoch   entries used: up to 512; under 128 only if the right neighbour is too full to merge
  * ```
+ *
+ * Memory: 8 bytes per key in the leaves plus their spare room and object headers,
+ * about 9 bytes per key in all (byteSize() counts it).
  *
  * Writers only log: `noteInsert`, `noteReplace` and `noteRemove` append to two
  * typed-array logs (added and removed offsets), O(1) with no allocation unless a
@@ -23,8 +27,9 @@
  * {@linkcode sortByKey}), a remove and an add of the same key fuse into a replace,
  * and each leaf takes its share in one pass — by binary search in the journal
  * when it receives a few entries, by a merge over its entries' prefixes (read in
- * one independent sweep) when it receives many. A large batch thus costs about
- * one journal read per entry of the structure, never a compare-heavy rebuild.
+ * one independent sweep, after the bytes the leaf and the new keys all share)
+ * when it receives many. A large batch thus costs about one journal read per
+ * entry of the structure, never a compare-heavy rebuild.
  *
  * Snapshots are copy-on-write. Each node (the root, each leaf) is stamped with
  * the epoch it was created in; a snapshot takes the current root and moves the
@@ -57,7 +62,7 @@ export const LEAF_MAX = 512;
 const LEAF_FILL = 448;
 /** A leaf with fewer entries merges with its right neighbour when they fit in one leaf. */
 const LEAF_MIN = 128;
-/** Spare entries given to a leaf that grows (its capacity is exact otherwise). */
+/** Spare entries given to a leaf when it is created or outgrows its array. */
 const LEAF_GROW = 32;
 /** Estimated bytes of the objects around one leaf (Leaf, Float64Array, ArrayBuffer), counted by byteSize(). */
 const LEAF_OVERHEAD_BYTES = 160;

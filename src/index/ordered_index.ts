@@ -417,9 +417,10 @@ export class OrderedIndex {
         if (leaf.n > 0) root.fences[i] = this.#prefixOf(leaf.offs[0]!, depth);
       }
     }
-    if (depth !== batch.depth) { for (let j = 0; j < m; j++) batch.prefix[j] = this.#prefixOf(batch.key[j]!, depth); }
+    if (depth !== batch.depth) {
+      for (let j = 0; j < m; j++) batch.prefix[j] = this.#prefixOf(batch.key[j]!, depth);
+    }
     // Route each operation to the last leaf whose first key is <= its key.
-
     const leafOf = new Int32Array(m);
     let li = 0;
     for (let j = 0; j < m; j++) {

@@ -12,12 +12,14 @@
  *        fences[i]  6 bytes of leaves[i]'s first key from byte `depth` on, as a number
  *                   < 2^48 (numeric order = byte order; ties are settled in the journal)
  *        size, epoch
- * leaf   offs       Float64Array of offsets in key order, capacity <= 512 (+32 spare)
+ * leaf   offs       Float64Array of offsets in key order (capacity: n + 32 when grown, 512 after a build)
  *        n, epoch   entries used: up to 512; under 128 only if the right neighbour is too full to merge
  * ```
  *
- * Memory: 8 bytes per key in the leaves plus their spare room and object headers,
- * about 9 bytes per key in all (byteSize() counts it).
+ * Memory: 8 bytes per key in the leaves plus their spare room and object headers:
+ * about 9.5 bytes per key after a build (leaves of 448 in arrays of 512, so that
+ * a following batch is merged into the same arrays), about 9 after random inserts
+ * (byteSize() counts it).
  *
  * Writers only log: `noteInsert`, `noteReplace` and `noteRemove` append to two
  * typed-array logs (added and removed offsets), O(1) with no allocation unless a
@@ -119,6 +121,8 @@ export class OrderedIndex {
   #nRems = 0;
   readonly #at = new Int32Array(2);
   readonly #prefixes = new Float64Array(LEAF_MAX);
+  /** Where a leaf's new content is merged before it is placed (grown for a batch that lands in one leaf). */
+  #scratch = new Float64Array(2 * LEAF_MAX);
   #copied = 0;
 
   /**
@@ -371,7 +375,7 @@ export class OrderedIndex {
     for (let p = 0; p < pieces; p++) {
       const s = Math.floor((p * count) / pieces);
       const e = Math.floor(((p + 1) * count) / pieces);
-      const offs = new Float64Array(e - s + LEAF_GROW);
+      const offs = new Float64Array(Math.max(e - s + LEAF_GROW, Math.min(LEAF_MAX, e - s + LEAF_MAX - LEAF_FILL)));
       offs.set(sorted.subarray(s, e));
       leaves.push(new Leaf(offs, e - s, this.#epoch));
       fences.push(this.#prefixOf(sorted[s]!, depth));
@@ -437,6 +441,7 @@ export class OrderedIndex {
       this.#applyToLeaf(root, l, batch, a, b, pos, eq);
       b = a;
     }
+    if (this.#scratch.length > 2 * LEAF_MAX) this.#scratch = new Float64Array(2 * LEAF_MAX);
   }
 
   /** Sorts net operations by key and fuses those on the same key (a remove and an add make a replace). */
@@ -616,7 +621,8 @@ export class OrderedIndex {
       return;
     }
     // Rewrite: the new content in one pass, then one leaf, several, or none.
-    const out = new Float64Array(newN <= LEAF_MAX ? Math.min(LEAF_MAX, newN + LEAF_GROW) : newN);
+    if (this.#scratch.length < newN) this.#scratch = new Float64Array(newN);
+    const out = this.#scratch;
     let k = 0;
     let i = 0;
     for (let j = a; j < b; j++) {
@@ -632,7 +638,7 @@ export class OrderedIndex {
     }
     while (i < n) out[k++] = offs[i++]!;
     root.size += newN - n;
-    this.#replaceLeaf(root, li, out, newN);
+    this.#replaceLeaf(root, li, out, newN, own);
   }
 
   /** Copies leaf `li` (shared with a snapshot, or too small) into a new one of `capacity` entries. */
@@ -647,8 +653,18 @@ export class OrderedIndex {
   }
 
   /** Puts `out[0, n)` in place of leaf `li`: as is, split, merged with its right neighbour, or removed. */
-  #replaceLeaf(root: Root, li: number, out: Float64Array, n: number): void {
+  #replaceLeaf(root: Root, li: number, out: Float64Array, n: number, own: boolean): void {
     const { leaves, fences } = root;
+    // The leaf's own array is reused when no snapshot shares it and it is big enough (no garbage, no fresh pages).
+    const reusable = own ? leaves[li]!.offs : undefined;
+    const place = (s: number, e: number, room: number): Float64Array => {
+      const size = e - s;
+      const offs = reusable !== undefined && reusable.length >= size && s === 0
+        ? reusable
+        : new Float64Array(Math.max(size, Math.min(LEAF_MAX, size + room)));
+      offs.set(out.subarray(s, e));
+      return offs;
+    };
     if (n === 0) {
       if (leaves.length === 1) {
         leaves[0] = new Leaf(new Float64Array(LEAF_GROW), 0, this.#epoch);
@@ -662,14 +678,16 @@ export class OrderedIndex {
     if (n <= LEAF_MAX) {
       const next = leaves[li + 1];
       if (n < LEAF_MIN && next !== undefined && n + next.n <= LEAF_MAX) {
-        const merged = new Float64Array(Math.min(LEAF_MAX, n + next.n + LEAF_GROW));
+        const merged = reusable !== undefined && reusable.length >= n + next.n
+          ? reusable
+          : new Float64Array(Math.min(LEAF_MAX, n + next.n + LEAF_GROW));
         merged.set(out.subarray(0, n));
         merged.set(next.offs.subarray(0, next.n), n);
         leaves.splice(li, 2, new Leaf(merged, n + next.n, this.#epoch));
         fences.splice(li, 2, this.#prefixOf(merged[0]!, root.depth));
         return;
       }
-      leaves[li] = new Leaf(out, n, this.#epoch);
+      leaves[li] = new Leaf(place(0, n, LEAF_GROW), n, this.#epoch);
       fences[li] = this.#prefixOf(out[0]!, root.depth);
       return;
     }
@@ -679,9 +697,7 @@ export class OrderedIndex {
     for (let p = 0; p < pieces; p++) {
       const s = Math.floor((p * n) / pieces);
       const e = Math.floor(((p + 1) * n) / pieces);
-      const offs = new Float64Array(e - s + LEAF_GROW);
-      offs.set(out.subarray(s, e));
-      newLeaves.push(new Leaf(offs, e - s, this.#epoch));
+      newLeaves.push(new Leaf(place(s, e, LEAF_GROW), e - s, this.#epoch));
       newFences.push(this.#prefixOf(out[s]!, root.depth));
     }
     leaves.splice(li, 1, ...newLeaves);

@@ -435,7 +435,24 @@ test("keys sharing long prefixes, proper prefixes, empty keys and 0xFF bytes sor
   const got = [...perm].map((p) => hex(j.key(offs[p]!), 1e9));
   const want = unique.slice().sort(compareBytes).map((k) => hex(k, 1e9));
   assert.deepEqual(got, want);
-  assert.equal(same.reduce((s, x) => s + x, 0), 0);
+  assert.equal(same, undefined); // no two keys are equal
+});
+
+test("sortByKey puts equal keys together and flags every one after the first", () => {
+  const j = new FakeJournal();
+  const rng = new Rng(5);
+  const distinct = [utf8(""), utf8("dup"), utf8("dup-but-longer-than-eight"), Uint8Array.of(0xff, 0xff), utf8("dup\0")];
+  const keys: Uint8Array[] = [];
+  for (let i = 0; i < 400; i++) keys.push(distinct[rng.int(distinct.length)]!);
+  const offs = Float64Array.from(keys.map((k) => j.append(k)));
+  const { perm, same } = sortByKey(j, offs, offs.length);
+  assert.ok(same !== undefined);
+  for (let i = 1; i < perm.length; i++) {
+    const c = compareBytes(j.key(offs[perm[i - 1]!]!), j.key(offs[perm[i]!]!));
+    assert.ok(c <= 0, `out of order at ${i}`);
+    assert.equal(same[i], c === 0 ? 1 : 0, `flag at ${i}`);
+  }
+  assert.equal(same[0], 0);
 });
 
 test("clear() empties a built index and drop() makes it unbuilt; held snapshots keep their view", () => {

@@ -181,17 +181,19 @@ export class OrderedIndex {
   build(offsets: Float64Array, count: number): void {
     checkCount(offsets, count);
     const { perm, same } = sortByKey(this.#src, offsets, count);
-    const sorted = new Float64Array(count);
-    let k = 0;
-    for (let i = 0; i < count; i++) {
-      const off = offsets[perm[i]!]!;
-      if (same[i] === 1 && k > 0) {
-        if (off > sorted[k - 1]!) sorted[k - 1] = off;
-      } else {
-        sorted[k++] = off;
+    let k = count;
+    if (same !== undefined) {
+      k = 0;
+      for (let i = 0; i < count; i++) {
+        const p = perm[i]!;
+        if (same[i] === 1 && k > 0) {
+          if (offsets[p]! > offsets[perm[k - 1]!]!) perm[k - 1] = p;
+        } else {
+          perm[k++] = p;
+        }
       }
     }
-    this.#install(sorted, k);
+    this.#install(offsets, perm, k);
   }
 
   /**
@@ -204,7 +206,7 @@ export class OrderedIndex {
    */
   load(sortedOffsets: Float64Array, count: number): void {
     checkCount(sortedOffsets, count);
-    this.#install(sortedOffsets, count);
+    this.#install(sortedOffsets, undefined, count);
   }
 
   /**
@@ -360,8 +362,8 @@ export class OrderedIndex {
     return i;
   }
 
-  /** Replaces the content with `sorted[0, count)` (strictly increasing keys) and marks the index built. */
-  #install(sorted: Float64Array, count: number): void {
+  /** Replaces the content with `values[order[i]]` (or `values[i]`) for i < count, in strictly increasing key order. */
+  #install(values: Float64Array, order: Uint32Array | undefined, count: number): void {
     this.#resetLogs(true);
     this.#built = true;
     if (count === 0) {
@@ -371,14 +373,17 @@ export class OrderedIndex {
     const pieces = Math.ceil(count / LEAF_FILL);
     const leaves: Leaf[] = [];
     const fences: number[] = [];
-    const depth = this.#commonLength(sorted[0]!, sorted[count - 1]!);
+    const first = order === undefined ? values[0]! : values[order[0]!]!;
+    const last = order === undefined ? values[count - 1]! : values[order[count - 1]!]!;
+    const depth = this.#commonLength(first, last);
     for (let p = 0; p < pieces; p++) {
       const s = Math.floor((p * count) / pieces);
       const e = Math.floor(((p + 1) * count) / pieces);
       const offs = new Float64Array(Math.max(e - s + LEAF_GROW, Math.min(LEAF_MAX, e - s + LEAF_MAX - LEAF_FILL)));
-      offs.set(sorted.subarray(s, e));
+      if (order === undefined) offs.set(values.subarray(s, e));
+      else for (let i = s; i < e; i++) offs[i - s] = values[order[i]!]!;
       leaves.push(new Leaf(offs, e - s, this.#epoch));
-      fences.push(this.#prefixOf(sorted[s]!, depth));
+      fences.push(this.#prefixOf(offs[0]!, depth));
     }
     this.#root = new Root(leaves, fences, count, this.#epoch, depth);
   }
@@ -456,8 +461,8 @@ export class OrderedIndex {
     for (let i = 0; i < count; i++) {
       const p = perm[i]!;
       const off = offs[p]!;
-      if (same[i] === 0 || m === 0) {
-        prefix[m] = prefixIn[p]!;
+      if (same === undefined || same[i] === 0 || m === 0) {
+        prefix[m] = prefixIn![p]!;
         key[m] = off;
         add[m] = -1;
         rem[m] = -1;

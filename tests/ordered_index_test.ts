@@ -455,6 +455,23 @@ test("sortByKey puts equal keys together and flags every one after the first", (
   assert.equal(same[0], 0);
 });
 
+test("sortByKey orders keys that lack the prefix most keys share before or after them", () => {
+  const j = new FakeJournal();
+  const rng = new Rng(9);
+  const keys: Uint8Array[] = [];
+  for (let i = 0; i < 500; i++) keys.push(utf8(`tenant-42/item-${String(rng.int(300)).padStart(5, "0")}`));
+  // Outliers: proper prefixes of the shared prefix, smaller and larger bytes, empty, and duplicates of each.
+  for (const k of ["", "t", "tenant-4", "tenant-41/z", "tenant-43/a", "tenant-42", "u", "tenant-42/", "\xff"]) {
+    keys.splice(rng.int(keys.length), 0, utf8(k), utf8(k));
+  }
+  const offs = Float64Array.from(keys.map((k) => j.append(k)));
+  const { perm, same } = sortByKey(j, offs, offs.length);
+  assert.ok(same !== undefined);
+  const got = [...perm].map((p) => hex(j.key(offs[p]!), 1e9));
+  assert.deepEqual(got, keys.slice().sort(compareBytes).map((k) => hex(k, 1e9)));
+  for (let i = 1; i < perm.length; i++) assert.equal(same[i], got[i] === got[i - 1] ? 1 : 0, `flag at ${i}`);
+});
+
 test("clear() empties a built index and drop() makes it unbuilt; held snapshots keep their view", () => {
   const j = new FakeJournal();
   const index = new OrderedIndex(j);

@@ -533,7 +533,12 @@ export class OrderedIndex {
         n > 0 ? this.#commonLength(first, offs[n - 1]!) : Infinity,
       );
       const pe = this.#prefixes;
-      for (let i = 0; i < n; i++) pe[i] = this.#prefixOf(offs[i]!, depth);
+      const at = this.#at;
+      for (let i = 0; i < n; i++) {
+        const buf = src.keyAt(offs[i]!, at);
+        const rest = at[1]! - depth;
+        pe[i] = rest > 0 ? keyPrefix(buf, at[0]! + depth, rest) : 0;
+      }
       const po = batch.local;
       for (let j = a; j < b; j++) po[j] = this.#prefixOf(batch.key[j]!, depth);
       let i = 0;

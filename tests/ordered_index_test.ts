@@ -576,3 +576,21 @@ console.log(JSON.stringify({ before, after: index.liveSnapshots, size: index.siz
   const r = JSON.parse(out.trim().split("\n").pop()!);
   assert.deepEqual(r, { before: 20, after: 0, size: 1020 });
 });
+
+test("a long run of logged writes with no snapshot is applied on the way and loses nothing", () => {
+  const j = new FakeJournal();
+  const index = new OrderedIndex(j);
+  index.build(new Float64Array(0), 0);
+  const offs: number[] = [];
+  for (let i = 0; i < 70_000; i++) {
+    const o = j.append(utf8(`w${String((i * 7919) % 70_000).padStart(6, "0")}`));
+    offs.push(o);
+    index.noteInsert(o);
+  }
+  // Past 65,536 logged entries the log is applied without waiting for a snapshot; the rest is applied here.
+  for (let i = 0; i < 70_000; i += 2) index.noteRemove(offs[i]!);
+  assert.equal(index.size, 35_000);
+  assert.equal(index.validate(), undefined);
+  const byKey = offs.filter((_, i) => i % 2 === 1).sort((a, b) => j.compareRecords(a, b));
+  assert.deepEqual([...index.export()], byKey);
+});

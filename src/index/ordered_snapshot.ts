@@ -49,6 +49,7 @@ export class Leaf {
   n: number;
   /** The epoch the leaf was created in. */
   readonly epoch: number;
+  /** Wraps `offs[0, n)`, created in `epoch`. */
   constructor(offs: Float64Array, n: number, epoch: number) {
     this.offs = offs;
     this.n = n;
@@ -68,6 +69,7 @@ export class Root {
   readonly epoch: number;
   /** How many first bytes every key shares (fences start after them, so that a shared prefix does not tie them). */
   depth: number;
+  /** Wraps leaves and their fences, created in `epoch`. */
   constructor(leaves: Leaf[], fences: number[], size: number, epoch: number, depth: number) {
     this.leaves = leaves;
     this.fences = fences;
@@ -82,9 +84,9 @@ export class SnapshotBook {
   /** Live snapshots per epoch. */
   readonly live = new Map<number, number>();
   /** The newest epoch with a live snapshot, or -1: nodes stamped at or before it must be copied before a change. */
-  frozen = -1;
+  frozen: number = -1;
   /** Live snapshots in all. */
-  count = 0;
+  count: number = 0;
 
   /** Counts a new snapshot at `epoch`. */
   add(epoch: number): void {

@@ -38,26 +38,32 @@ interface Check {
   label: Key;
 }
 
+let scratch = new Uint8Array(4096);
+
+/** Encodes into a shared scratch buffer, then copies out the exact bytes (one allocation). */
+function encoded(bound: number, write: (out: Uint8Array) => number): Uint8Array {
+  if (scratch.length < bound) scratch = new Uint8Array(Math.max(bound, scratch.length * 2));
+  return scratch.slice(0, write(scratch));
+}
+
 function keyBytes(key: Key): Uint8Array {
-  const buf = new Uint8Array(typeof key === "string" ? 3 * key.length : key instanceof Uint8Array ? key.length : 0);
-  const n = writeKey(key, buf, 0);
-  return n === buf.length ? buf : buf.slice(0, n);
+  const bound = typeof key === "string" ? 3 * key.length : key instanceof Uint8Array ? key.length : 0;
+  return encoded(bound, (out) => writeKey(key, out, 0));
 }
 
 function valueBytes(value: Value): Uint8Array {
   if (value instanceof Uint8Array) return value.slice();
   if (typeof value !== "string") throw new TypeError(`Value must be a string or Uint8Array, got ${typeof value}`);
-  const buf = new Uint8Array(3 * value.length);
-  const n = writeValue(value, buf, 0);
-  return buf.slice(0, n);
+  return encoded(3 * value.length, (out) => writeValue(value, out, 0));
 }
 
-/** A map key for (namespace, key bytes). */
+const latin1 = new TextDecoder("latin1");
+
+/** A map key for (namespace, key bytes): one char per byte (windows-1252 decoding is one-to-one on bytes). */
 function slot(space: Space, key: Uint8Array): string {
+  if (key.length > 32) return `${space.id}:${latin1.decode(key)}`;
   let s = `${space.id}:`;
-  for (let i = 0; i < key.length; i += 4096) {
-    s += String.fromCharCode(...key.subarray(i, i + 4096));
-  }
+  for (let i = 0; i < key.length; i++) s += String.fromCharCode(key[i]!);
   return s;
 }
 
@@ -133,10 +139,12 @@ export class TransactionView {
     return this.#space;
   }
 
-  #pending(key: Key): [Uint8Array, Pending | undefined] {
+  /** The key's bytes, its map slot, and what this transaction staged for it. */
+  #pending(key: Key): [Uint8Array, string, Pending | undefined] {
     this.state.live();
     const k = keyBytes(key);
-    return [k, this.state.writes.get(slot(this.#space, k))];
+    const at = slot(this.#space, k);
+    return [k, at, this.state.writes.get(at)];
   }
 
   #committed(k: Uint8Array): number {
@@ -152,7 +160,7 @@ export class TransactionView {
    * @returns A copy of the value, or `undefined`.
    */
   get(key: Key): Uint8Array | undefined {
-    const [k, p] = this.#pending(key);
+    const [k, , p] = this.#pending(key);
     if (p !== undefined) return p.value?.slice();
     const off = this.#committed(k);
     return off < 0 ? undefined : this.state.engine.valueCopy(off);
@@ -177,7 +185,7 @@ export class TransactionView {
    * @returns `true` when present.
    */
   has(key: Key): boolean {
-    const [k, p] = this.#pending(key);
+    const [k, , p] = this.#pending(key);
     if (p !== undefined) return p.value !== undefined;
     return this.#committed(k) >= 0;
   }
@@ -203,10 +211,10 @@ export class TransactionView {
    * @param options `ttl` or `expiresAt`.
    */
   set(key: Key, value: Value, options?: SetOptions): void {
-    const [k] = this.#pending(key);
+    const [k, at] = this.#pending(key);
     const v = valueBytes(value);
     const expires = this.state.expires(options);
-    this.state.writes.set(slot(this.#space, k), {
+    this.state.writes.set(at, {
       space: this.#space,
       key: k,
       keyText: typeof key === "string",
@@ -222,9 +230,9 @@ export class TransactionView {
    * @returns Whether the key was present (as this transaction sees it).
    */
   delete(key: Key): boolean {
-    const present = this.has(key);
-    const k = keyBytes(key);
-    this.state.writes.set(slot(this.#space, k), {
+    const [k, at, p] = this.#pending(key);
+    const present = p !== undefined ? p.value !== undefined : this.#committed(k) >= 0;
+    this.state.writes.set(at, {
       space: this.#space,
       key: k,
       keyText: typeof key === "string",

@@ -7,7 +7,9 @@
  *   empty folder, and prints what the comments of its `console.log` lines say:
  *   emdb blocks under the runtime running the tests, lmdb-js blocks beside them
  *   (lmdb from `node_modules`), Deno KV blocks under Deno with `--unstable-kv`;
- *   and all of them type-check.
+ *   and all of them type-check;
+ * - `docs/ARCHITECTURE.md` names every module of `src/` (but the CLI) and
+ *   `ffi/`, and every source path it names exists.
  *
  * Tests that need the Deno binary (`node_modules/.bin/deno` under Bun) are not
  * registered when it is missing.
@@ -185,3 +187,31 @@ if (deno !== undefined) {
     assert.equal(r.code, 0, `deno check of the MIGRATING.md snippets:\n${r.stderr}`);
   });
 }
+
+// ---- docs/ARCHITECTURE.md ----------------------------------------------------------------
+
+/** The engine's modules: what ARCHITECTURE.md must name (the CLI and the vendored code are described elsewhere). */
+function engineModules(): string[] {
+  const out: string[] = [];
+  for (const dir of ["src", "src/engine", "src/format", "src/index", "src/io", "src/crypto", "ffi"]) {
+    for (const f of readdirSync(join(REPO_ROOT, dir))) if (f.endsWith(".ts")) out.push(`${dir}/${f}`);
+  }
+  return out;
+}
+
+test("ARCHITECTURE.md names every module of src/ and ffi/, and every source path it names exists", () => {
+  const text = readFileSync(join(REPO_ROOT, "docs", "ARCHITECTURE.md"), "utf8");
+  const missing = engineModules().filter((m) => !text.includes(m));
+  assert.deepEqual(missing, [], "modules ARCHITECTURE.md does not name");
+  const named = new Set(text.match(/\b(?:src|ffi|tests|scripts)\/[\w/.-]*\.ts\b/g) ?? []);
+  assert.ok(named.size > 20);
+  const gone = [...named].filter((p) => {
+    try {
+      readFileSync(join(REPO_ROOT, p));
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  assert.deepEqual(gone, [], "paths ARCHITECTURE.md names that do not exist");
+});

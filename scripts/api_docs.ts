@@ -2,7 +2,8 @@
  * Generates `docs/API.md`, the API reference, from the JSDoc of `mod.ts`:
  * `deno doc --json mod.ts` → markdown → `deno fmt` (so the file is already in
  * the form `deno fmt` keeps). Runs under Deno and Bun; it calls the pinned Deno
- * binary (`node_modules/.bin/deno`, or `$EMDB_DENO`).
+ * binary (`node_modules/.bin/deno`, or `$EMDB_DOC_DENO`), so the output does not
+ * depend on the runtime running the script.
  *
  * ```sh
  * deno run -A scripts/api_docs.ts          # rewrite docs/API.md
@@ -34,13 +35,14 @@ export const API_MD: string = fileURLToPath(new URL("../docs/API.md", import.met
 type Json = any;
 
 /**
- * The Deno executable used to run `deno doc` and `deno fmt`: `$EMDB_DENO`, else
- * the pinned `node_modules/.bin/deno`, else this process when it is Deno.
+ * The Deno executable used to run `deno doc` and `deno fmt`: `$EMDB_DOC_DENO`,
+ * else the pinned `node_modules/.bin/deno` (the version `docs/API.md` is
+ * generated with), else this process when it is Deno.
  *
  * @returns Its path, or `undefined` when none is available.
  */
 export function denoExecutable(): string | undefined {
-  const env = process.env.EMDB_DENO;
+  const env = process.env.EMDB_DOC_DENO;
   if (env) return env;
   const pinned = fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url));
   if (existsSync(pinned)) return pinned;
@@ -62,7 +64,7 @@ function run(deno: string, args: string[], input?: string): string {
  */
 export function generateApiDoc(deno: string): string {
   const json = JSON.parse(run(deno, ["doc", "--json", "mod.ts"]));
-  return run(deno, ["fmt", "--ext=md", "-"], renderApi(json, new URL("..", import.meta.url).href));
+  return run(deno, ["fmt", "--ext=md", "-"], renderApi(json));
 }
 
 // ---- rendering ---------------------------------------------------------------------------
@@ -250,15 +252,17 @@ function propertySignature(p: Json): string {
 /**
  * Renders the output of `deno doc --json mod.ts` as markdown (not yet formatted).
  *
- * @param doc The parsed JSON (format version 2).
- * @param rootUrl The repository root as a `file:` URL ending in `/` (stripped from source locations).
+ * @param doc The parsed JSON of `deno doc --json mod.ts` (format version 2).
  * @returns The markdown.
  * @throws {Error} For a JSON format or a construct this renderer does not know.
  */
-export function renderApi(doc: Json, rootUrl: string): string {
+export function renderApi(doc: Json): string {
   if (doc?.version !== 2) throw new Error(`api_docs: expected deno doc JSON version 2, got ${doc?.version}`);
-  const module = doc.nodes[`${rootUrl}mod.ts`];
-  if (module === undefined) throw new Error("api_docs: deno doc printed nothing for mod.ts");
+  const entry = Object.keys(doc.nodes ?? {}).find((url) => url.endsWith("/mod.ts"));
+  if (entry === undefined) throw new Error("api_docs: deno doc printed nothing for mod.ts");
+  // Source locations are shown relative to the folder of mod.ts (the repository root).
+  const rootUrl = entry.slice(0, -"mod.ts".length);
+  const module = doc.nodes[entry];
   const symbols: { name: string; decl: Json }[] = module.symbols
     .flatMap((s: Json) => s.declarations.map((d: Json) => ({ name: s.name, decl: d })))
     .filter((s: { decl: Json }) => !isInternal(s.decl));
@@ -374,7 +378,7 @@ function renderInterface(w: DocWriter, name: string, decl: Json, where: string):
 if (import.meta.main) {
   const deno = denoExecutable();
   if (deno === undefined) {
-    console.error("api_docs: no Deno executable (run npm ci, or set EMDB_DENO)");
+    console.error("api_docs: no Deno executable (run npm ci, or set EMDB_DOC_DENO)");
     process.exit(2);
   }
   const fresh = generateApiDoc(deno);

@@ -11,8 +11,9 @@
  * - `docs/ARCHITECTURE.md` names every module of `src/` (but the CLI) and
  *   `ffi/`, and every source path it names exists.
  *
- * Tests that need the Deno binary (`node_modules/.bin/deno` under Bun) are not
- * registered when it is missing.
+ * The reference and the type check use the pinned Deno (`node_modules/.bin/deno`),
+ * whatever runtime runs the tests; tests that need a Deno binary are not
+ * registered when there is none.
  *
  * @module
  */
@@ -21,19 +22,21 @@ import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import process from "node:process";
-import { API_MD, generateApiDoc } from "../scripts/api_docs.ts";
-import { currentRuntime, tempDir } from "./_helpers.ts";
+import { API_MD, denoExecutable, generateApiDoc } from "../scripts/api_docs.ts";
+import { currentRuntime, runtimeExecutable, tempDir } from "./_helpers.ts";
 import { REPO_ROOT, runCommand } from "./_commands.ts";
-import { runtimeExecutable } from "./_helpers.ts";
 
+/** Deno for the snippets that need it (the running one under Deno, the pinned one under Bun). */
 const deno = runtimeExecutable("deno");
+/** Deno for tools whose output must not depend on the runtime under test: the pinned one. */
+const toolDeno = denoExecutable();
 const SLOW = { timeout: 120_000 };
 
 // ---- docs/API.md -------------------------------------------------------------------------
 
-if (deno !== undefined) {
+if (toolDeno !== undefined) {
   test("docs/API.md is what scripts/api_docs.ts generates from the JSDoc of mod.ts", SLOW, () => {
-    const fresh = generateApiDoc(deno);
+    const fresh = generateApiDoc(toolDeno);
     const current = readFileSync(API_MD, "utf8");
     assert.ok(
       current === fresh,
@@ -180,10 +183,16 @@ for (const s of migrating) {
   );
 }
 
-if (deno !== undefined) {
+if (toolDeno !== undefined) {
   test("every MIGRATING.md snippet type-checks", SLOW, async (t) => {
     const files = writeSnippets(t, migrating);
-    const r = await runCommand(deno, ["check", "--unstable-kv", "--config", join(REPO_ROOT, "deno.json"), ...files]);
+    const r = await runCommand(toolDeno, [
+      "check",
+      "--unstable-kv",
+      "--config",
+      join(REPO_ROOT, "deno.json"),
+      ...files,
+    ]);
     assert.equal(r.code, 0, `deno check of the MIGRATING.md snippets:\n${r.stderr}`);
   });
 }

@@ -85,12 +85,13 @@ export class Emdb extends KvStore implements Disposable {
    * @example
    * ```ts
    * import { Emdb } from "@emdb/emdb";
-   * import { mkdtempSync } from "node:fs";
+   * import { mkdtempSync, rmSync } from "node:fs";
    * import { tmpdir } from "node:os";
    * const dir = mkdtempSync(`${tmpdir()}/emdb-`);
    * const db = Emdb.open(`${dir}/app.emdb`);
    * db.set("k", "v");
    * db.close();
+   * rmSync(dir, { recursive: true });
    * ```
    */
   static open(path: string | URL, options?: EmdbOptions): Emdb {
@@ -113,10 +114,13 @@ export class Emdb extends KvStore implements Disposable {
    * @example
    * ```ts
    * import { Emdb } from "@emdb/emdb";
-   * import { mkdtempSync } from "node:fs";
+   * import { mkdtempSync, rmSync } from "node:fs";
    * import { tmpdir } from "node:os";
-   * using db = Emdb.openDefault({ dataRoot: mkdtempSync(`${tmpdir()}/emdb-`) });
+   * const dataRoot = mkdtempSync(`${tmpdir()}/emdb-`);
+   * const db = Emdb.openDefault({ dataRoot });
    * console.log(db.path);
+   * db.close();
+   * rmSync(dataRoot, { recursive: true });
    * ```
    */
   static openDefault(options?: EmdbOptions): Emdb {
@@ -158,12 +162,14 @@ export class Emdb extends KvStore implements Disposable {
    * @example
    * ```ts
    * import { Emdb } from "@emdb/emdb";
-   * import { mkdtempSync } from "node:fs";
+   * import { mkdtempSync, rmSync } from "node:fs";
    * import { tmpdir } from "node:os";
    * import process from "node:process";
-   * const path = `${mkdtempSync(`${tmpdir()}/emdb-`)}/x.emdb`;
-   * using db = Emdb.open(path);
-   * console.log(Emdb.lockHolder(path)?.pid === process.pid); // true
+   * const dir = mkdtempSync(`${tmpdir()}/emdb-`);
+   * const db = Emdb.open(`${dir}/x.emdb`);
+   * console.log(Emdb.lockHolder(`${dir}/x.emdb`)?.pid === process.pid); // true
+   * db.close();
+   * rmSync(dir, { recursive: true });
    * ```
    */
   static lockHolder(path: string | URL): LockHolder | undefined {
@@ -182,9 +188,11 @@ export class Emdb extends KvStore implements Disposable {
    * @example
    * ```ts
    * import { Emdb } from "@emdb/emdb";
-   * import { mkdtempSync } from "node:fs";
+   * import { mkdtempSync, rmSync } from "node:fs";
    * import { tmpdir } from "node:os";
-   * Emdb.breakLock(`${mkdtempSync(`${tmpdir()}/emdb-`)}/x.emdb`); // nothing to break: no-op
+   * const dir = mkdtempSync(`${tmpdir()}/emdb-`);
+   * Emdb.breakLock(`${dir}/x.emdb`); // nothing to break: no-op
+   * rmSync(dir, { recursive: true });
    * ```
    */
   static breakLock(path: string | URL): void {

@@ -35,9 +35,11 @@ export interface EmdbOptions {
    */
   checkpointOnClose?: boolean;
   /**
-   * How many bytes the journal is extended by ahead of the data, so that a flush does
-   * not also have to persist a new file size. Default 64 MiB (16 MiB minimum step is
-   * 64 KiB). The spare space is trimmed again on `close()`.
+   * The most the journal file is grown ahead of its data, so that most flushes do not
+   * also have to persist a new file size. The file grows by doubling (at least 1 MiB
+   * at a time, in 64 KiB units) but never more than this ahead; `0` grows it only as
+   * each write needs. Default 64 MiB, maximum 1 GiB. The spare space is trimmed again
+   * on `close()`.
    */
   preallocateBytes?: number;
   /**

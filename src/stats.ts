@@ -37,6 +37,8 @@ export interface EmdbStats {
   replayedBytes: number;
   /** Compactions this handle completed. */
   compactions: number;
-  /** Whether records are encrypted (always false in format v1). */
+  /** Whether records are encrypted (the `encryption` option). */
   encrypted: boolean;
+  /** The records' cipher, for an encrypted database; `undefined` otherwise. */
+  cipher: "aes-256-gcm" | "chacha20-poly1305" | undefined;
 }

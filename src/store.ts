@@ -8,7 +8,7 @@ import type { Key, Value } from "./codec.ts";
 import { writeKey } from "./codec.ts";
 import { EmdbError } from "./errors.ts";
 import type { Engine, ManyEntry } from "./engine/engine.ts";
-import { type Entry, HashIterator, type RangeBounds, RangeIterator } from "./engine/iterate.ts";
+import { type Entry, HashIterator, type IterSource, type RangeBounds, RangeIterator } from "./engine/iterate.ts";
 import type { Space } from "./engine/space.ts";
 import { MAX_KEY_BYTES } from "./format/record.ts";
 import { expiryFor, type SetOptions } from "./ttl.ts";
@@ -451,9 +451,24 @@ export abstract class KvStore {
     return this.engine.sweep(this.space());
   }
 
-  #source() {
+  /** Pins the current journal for a new iterator (unpinned again if making it throws). */
+  #iterate<T>(make: (src: IterSource) => T): T {
     const e = this.engine;
-    return { ks: e.keyspace, end: e.end, now: this.#now(), path: e.path, check: () => e.check() };
+    const pin = e.pin();
+    const src = {
+      ks: pin.ks,
+      end: pin.end,
+      now: this.#now(),
+      path: e.path,
+      check: () => e.check(),
+      unpin: pin.release,
+    };
+    try {
+      return make(src);
+    } catch (err) {
+      pin.release();
+      throw err;
+    }
   }
 
   /**
@@ -475,7 +490,7 @@ export abstract class KvStore {
    */
   entries(): IterableIterator<Entry> {
     const space = this.space();
-    return new HashIterator<Entry>(this.#source(), space, "entries");
+    return this.#iterate((src) => new HashIterator<Entry>(src, space, "entries"));
   }
 
   /**
@@ -493,7 +508,7 @@ export abstract class KvStore {
    */
   keys(): IterableIterator<Key> {
     const space = this.space();
-    return new HashIterator<Key>(this.#source(), space, "keys");
+    return this.#iterate((src) => new HashIterator<Key>(src, space, "keys"));
   }
 
   /**
@@ -511,7 +526,7 @@ export abstract class KvStore {
    */
   values(): IterableIterator<Uint8Array> {
     const space = this.space();
-    return new HashIterator<Uint8Array>(this.#source(), space, "values");
+    return this.#iterate((src) => new HashIterator<Uint8Array>(src, space, "values"));
   }
 
   /** Same as {@linkcode KvStore.entries}. */
@@ -546,7 +561,8 @@ export abstract class KvStore {
    */
   range(options: RangeOptions = {}): IterableIterator<Entry> {
     const space = this.space();
-    return new RangeIterator<Entry>(this.#source(), space, rangeBounds(options), "entries");
+    const bounds = rangeBounds(options);
+    return this.#iterate((src) => new RangeIterator<Entry>(src, space, bounds, "entries"));
   }
 
   /**
@@ -565,7 +581,8 @@ export abstract class KvStore {
    */
   rangeKeys(options: RangeOptions = {}): IterableIterator<Key> {
     const space = this.space();
-    return new RangeIterator<Key>(this.#source(), space, rangeBounds(options), "keys");
+    const bounds = rangeBounds(options);
+    return this.#iterate((src) => new RangeIterator<Key>(src, space, bounds, "keys"));
   }
 }
 

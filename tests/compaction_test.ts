@@ -99,7 +99,34 @@ test("an iterator started before a compaction finishes on the old journal with t
   const rest = [...it];
   assert.equal(first[0], "k000");
   assert.equal(rest.length, 99, "the old snapshot, k050 included");
+  assert.deepEqual(rest[0]![0], "k001");
+  assert.equal(new TextDecoder().decode(rest[0]![1]), "1");
+  for (const [i, [key, value]] of rest.entries()) {
+    assert.equal(key, `k${String(i + 1).padStart(3, "0")}`);
+    assert.equal(new TextDecoder().decode(value), String(i + 1), "values read from the old journal, not zeros");
+  }
   assert.equal([...db.keys()].length, 99);
+});
+
+test("hash iterators on a file database survive a compaction with their keys and values", async (t) => {
+  {
+    using db = Emdb.open(tempDbPath(t));
+    db.setMany(Array.from({ length: 200 }, (_, i) => [`k${i}`, `v${i}`] as const));
+    const entries = db.entries();
+    const values = db.values();
+    const keys = db.keys();
+    entries.next();
+    values.next();
+    keys.next();
+    for (let i = 0; i < 200; i += 2) db.delete(`k${i}`);
+    await db.compact();
+    for (const [key, value] of entries) assert.equal(new TextDecoder().decode(value), `v${String(key).slice(1)}`);
+    for (const value of values) assert.match(new TextDecoder().decode(value), /^v\d+$/);
+    for (const key of keys) assert.match(String(key), /^k\d+$/);
+    assert.equal([...db.keys()].length, 100);
+    await db.compact();
+    assert.equal([...db.values()].length, 100);
+  }
 });
 
 test("compaction is a no-op on an empty database, keeps namespaces, and compactSync works", () => {

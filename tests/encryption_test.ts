@@ -302,22 +302,27 @@ test("enableEncryption, rotateKey and disableEncryption keep every record, expir
     db.setMany([["a", "1"], ["b", "2", { ttl: 3_600_000 }]]);
     db.namespace("ns").set("c", "3");
   }
-  const check = (options: EmdbOptions, what: string) => {
+  const check = (options: EmdbOptions, what: string, cipher?: string) => {
     using db = Emdb.open(path, options);
     assert.equal(db.getString("a"), "1", what);
     assert.ok(db.ttl("b")! > 3_000_000, `${what}: expiry kept`);
     assert.equal(db.namespace("ns").getString("c"), "3", what);
     assert.equal(db.stats().encrypted, options.encryption !== undefined, what);
+    assert.equal(db.stats().cipher, cipher, what);
   };
   Emdb.enableEncryption(path, { key: KEY }, { cipher: "chacha20-poly1305" });
-  check({ encryption: { key: KEY } }, "after enable");
+  check({ encryption: { key: KEY } }, "after enable", "chacha20-poly1305");
   assertEmdbError(() => Emdb.open(path), "KEY_REQUIRED");
   assert.ok(!readFileSync(path).toString("latin1").includes("ns"), "the namespace name is sealed");
   Emdb.rotateKey(path, { key: KEY }, { passphrase: "new passphrase" }, { kdf: CHEAP });
-  check({ encryption: { passphrase: "new passphrase" }, cipher: "chacha20-poly1305" }, "after rotate (cipher kept)");
+  check(
+    { encryption: { passphrase: "new passphrase" }, cipher: "chacha20-poly1305" },
+    "after rotate (cipher kept)",
+    "chacha20-poly1305",
+  );
   assertEmdbError(() => Emdb.open(path, { encryption: { key: KEY } }), "INVALID_CONFIG");
   Emdb.rotateKey(path, { passphrase: "new passphrase" }, { key: OTHER_KEY }, { cipher: "aes-256-gcm" });
-  check({ encryption: { key: OTHER_KEY }, cipher: "aes-256-gcm" }, "after rotate to another cipher");
+  check({ encryption: { key: OTHER_KEY }, cipher: "aes-256-gcm" }, "after rotate to another cipher", "aes-256-gcm");
   assertEmdbError(() => Emdb.open(path, { encryption: { key: KEY } }), "KEY_MISMATCH");
   Emdb.disableEncryption(path, { key: OTHER_KEY });
   check({}, "after disable");

@@ -682,6 +682,7 @@ export class Engine {
       replayedBytes: this.#replayedBytes,
       compactions: this.compactions,
       encrypted: this.#ks.crypto !== undefined,
+      cipher: this.#ks.crypto?.keyring.cipher,
     };
   }
 

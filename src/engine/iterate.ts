@@ -45,6 +45,8 @@ export interface IterSource {
   path: string | undefined;
   /** Throws when the database was closed since (then nothing the iterator holds is readable). */
   check(): void;
+  /** Releases the pin on the journal generation the iterator reads (idempotent). */
+  unpin(): void;
 }
 
 /** Releases snapshots of iterators that were dropped without being finished. */
@@ -66,7 +68,11 @@ abstract class SnapshotIterator<T> implements IterableIterator<T> {
 
   /** Registers the release to run if the iterator is dropped unfinished. */
   protected track(release: () => void): void {
-    abandoned.register(this, release, this.#token);
+    const unpin = this.#src.unpin;
+    abandoned.register(this, () => {
+      release();
+      unpin();
+    }, this.#token);
   }
 
   /** The next offset, or -1 at the end. */
@@ -141,6 +147,7 @@ abstract class SnapshotIterator<T> implements IterableIterator<T> {
       this.#done = true;
       abandoned.unregister(this.#token);
       this.release();
+      this.#src.unpin();
     }
     return { done: true, value: undefined };
   }

@@ -12,6 +12,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Emdb, type EmdbOptions } from "../mod.ts";
 import { assertEmdbError, bytesEqual, crc32c, readBytes, runFixture, tempDbPath, tempDir } from "./_helpers.ts";
+import { Keyring } from "../src/crypto/keyring.ts";
+import { RecordCrypto } from "../src/engine/record_crypto.ts";
 
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => i * 7 + 1);
 const OTHER_KEY = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
@@ -328,7 +330,7 @@ test("enableEncryption, rotateKey and disableEncryption keep every record, expir
   check({}, "after disable");
   assertEmdbError(() => Emdb.enableEncryption(`${path}.missing`, { key: KEY }), "NOT_FOUND");
   assertEmdbError(() => Emdb.disableEncryption(path, { key: KEY }), "NOT_ENCRYPTED");
-  using open = Emdb.open(path);
+  using _held = Emdb.open(path);
   assertEmdbError(() => Emdb.enableEncryption(path, { key: KEY }), "LOCK_BUSY");
 });
 
@@ -356,3 +358,33 @@ for (const step of ["copy", "sync", "rename", "renamed"] as const) {
     assert.equal(existsSync(`${path}.compact`), false, "the open removed the leftover");
   });
 }
+
+test("a compaction of an encrypted database does not write its records in key order", async (t) => {
+  const path = tempDbPath(t);
+  const keys = Array.from({ length: 300 }, (_, i) => `k${String(i).padStart(3, "0")}`);
+  {
+    using db = Emdb.open(path, { encryption: { key: KEY } });
+    db.setMany(keys.map((k) => [k, "v"] as const));
+    for (const k of keys.slice(0, 100)) db.set(k, "w"); // garbage, and a journal no longer in key order
+    assert.equal([...db.rangeKeys()].length, 300, "the ordered index is built");
+    await db.compact();
+    assert.deepEqual([...db.rangeKeys({ limit: 3 })], ["k000", "k001", "k002"], "range() still walks key order");
+  }
+  // Which key each PUT of the new file is, from its lookup tag.
+  const tagger = new RecordCrypto(new Keyring(KEY, "aes-256-gcm", undefined), new Uint8Array(16));
+  const byTag = new Map<string, string>();
+  const tag = new Uint8Array(16);
+  for (const k of keys) {
+    const b = new TextEncoder().encode(k);
+    tagger.tagInto(0, b, 0, b.length, tag, 0);
+    byTag.set(tag.join(), k);
+  }
+  const bytes = readFileSync(path);
+  const order = records(bytes).filter((r) => r.kind === 1).map((r) => {
+    const ks = r.off + 16 + (r.flags & 1 ? 8 : 0) + (r.flags & 2 ? 8 : 0);
+    return byTag.get([...bytes.subarray(ks, ks + 16)].join())!;
+  });
+  assert.equal(order.length, 300);
+  assert.deepEqual([...order].sort(), keys, "every key once");
+  assert.notDeepEqual(order, keys, "the file's order is not the keys' order");
+});

@@ -124,7 +124,9 @@ export class Rewriter {
   }
 
   #freeze(s: Space): SpaceCopy {
-    const ordered = s.ordered.built ? s.ordered.snapshot() : undefined;
+    // Key order only into a plaintext file: in an encrypted one the records' positions would give the keys' order away
+    // (its ordered index is built again by the first range()).
+    const ordered = s.ordered.built && this.ks.crypto === undefined ? s.ordered.snapshot() : undefined;
     return {
       id: s.id,
       name: s.name,

@@ -134,3 +134,19 @@ test("a transaction's writes carry their TTL, and a clock that reads once per tr
   assert.equal(db.has("a"), false);
   assert.equal(db.namespace("n").has("b"), true);
 });
+
+test("writes forget a few expired keys each, so their index memory comes back without a sweep", () => {
+  let now = 0;
+  using db = Emdb.openInMemory({ clock: () => now });
+  db.setMany(Array.from({ length: 100 }, (_, i) => [`s${i}`, "v", { ttl: 10 }] as const));
+  // The index's own count (size and stats() sweep everything first, which is what this test must not do).
+  const indexed = () => (db as unknown as { space(): { size: number } }).space().size;
+  assert.equal(indexed(), 100);
+  now = 100;
+  for (let i = 0; i < 5; i++) db.set(`plain${i}`, "v");
+  assert.equal(indexed(), 100 + 5 - 5 * 8, "8 expired keys forgotten per write");
+  db.delete("plain0");
+  assert.equal(indexed(), 100 + 4 - 6 * 8);
+  assert.equal(db.size, 4, "the rest on the next sweep");
+  assert.equal(indexed(), 4);
+});

@@ -413,6 +413,17 @@ export class Engine {
     w.reserve(w.putBound(key, value), 0);
     const len = w.put(0, space.id, key, value, expires, this.#end);
     this.#commit(len, false, now);
+    if (space.expiry.length !== 0) this.#evictSome(space, now);
+  }
+
+  /**
+   * Forgets a few keys of `space` that expired (at most 8 a write), so that the
+   * index memory of expired keys is given back as writes go by, without a
+   * pause. `sweepExpired()`, `size` and `stats()` forget all of them at once.
+   */
+  #evictSome(space: Space, now: number): void {
+    const t = now === 0 ? this.opts.clock() : now;
+    if (space.expiry.peek() <= t) this.#ks.evictExpired(space, t, 8);
   }
 
   /**
@@ -436,6 +447,7 @@ export class Engine {
     w.reserve(w.smallBound(klen), 0);
     const len = w.deleteBytes(0, space.id, this.#kbuf, 0, klen, typeof key === "string", this.#end, this.encrypted);
     this.#commit(len, false, 0);
+    if (space.expiry.length !== 0) this.#evictSome(space, 0);
     return true;
   }
 

@@ -34,6 +34,7 @@ export type {
   KdfOptions,
 } from "./src/options.ts";
 export type { CompactionResult } from "./src/engine/compact.ts";
+export type { RekeyOptions } from "./src/encryption_admin.ts";
 export type { EmdbStats } from "./src/stats.ts";
 export type { LockHolder } from "./src/engine/lockfile.ts";
 export type { Key, Value } from "./src/codec.ts";

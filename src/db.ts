@@ -3,65 +3,21 @@
  *
  * @module
  */
-import process from "node:process";
-import { EmdbError } from "./errors.ts";
 import { backup, compact, type CompactionResult } from "./engine/compact.ts";
-import { Engine } from "./engine/engine.ts";
+import type { Engine } from "./engine/engine.ts";
 import type { Space } from "./engine/space.ts";
-import { acquireLock, breakLock, type LockHolder, readHolder } from "./engine/lockfile.ts";
-import { recoverJournal } from "./engine/open.ts";
+import { breakLock, type LockHolder, readHolder } from "./engine/lockfile.ts";
+import { openEngine } from "./engine/open_engine.ts";
 import type { Io } from "./io/io.ts";
 import { MemoryIo } from "./io/memory_io.ts";
 import { assertSystemAccess, systemIo } from "./io/system_io.ts";
-import { type EmdbOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
+import { type EmdbOptions, type EncryptionOptions, resolveOptions } from "./options.ts";
+import { rekey, type RekeyOptions } from "./encryption_admin.ts";
 import { checkNamespaceName, Namespace } from "./namespace.ts";
 import { defaultDatabasePath, toFilePath } from "./paths.ts";
 import type { EmdbStats } from "./stats.ts";
 import { KvStore } from "./store.ts";
 import { AtomicOperation, runTransaction, type Transaction } from "./transaction.ts";
-
-function notFound(path: string | undefined): EmdbError {
-  return new EmdbError("NOT_FOUND", `Cannot open database "${path}": it does not exist (create: false)`, { path });
-}
-
-/**
- * Opens an engine over any I/O backend (internal: tests use it with a
- * fault-injecting in-memory backend; `Emdb` uses the system backend).
- *
- * @param io The backend.
- * @param path The journal path, or `undefined` for an anonymous in-memory database.
- * @param opts Resolved options.
- * @returns The engine.
- */
-export function openEngine(io: Io, path: string | undefined, opts: ResolvedOptions): Engine {
-  if (path !== undefined) {
-    const kind = io.statKind(path);
-    if (kind === "other") {
-      throw new EmdbError("INVALID_CONFIG", `Cannot open database "${path}": not a regular file`, { path });
-    }
-    if (kind === undefined && !opts.create) throw notFound(path);
-  }
-  const lock = path === undefined ? undefined : acquireLock(io, path, process.pid);
-  try {
-    // A compaction interrupted before its rename leaves this behind; the journal itself is whole.
-    if (path !== undefined) io.remove(`${path}.compact`);
-    const file = io.openJournal(
-      path ?? ":memory:",
-      path === undefined ? true : opts.create,
-      opts.flushPolicy === "writeThrough",
-    );
-    if (file === undefined) throw notFound(path);
-    try {
-      return new Engine(io, file, path, lock, opts, recoverJournal(io, file, path, opts));
-    } catch (e) {
-      file.close();
-      throw e;
-    }
-  } catch (e) {
-    lock?.release();
-    throw e;
-  }
-}
 
 /** Makes an `Emdb` around an engine (the constructor is private to the class). */
 let wrap: (engine: Engine) => Emdb;
@@ -234,6 +190,91 @@ export class Emdb extends KvStore implements Disposable {
   static breakLock(path: string | URL): void {
     const io = systemIo();
     breakLock(io, io.realPath(toFilePath(path)));
+  }
+
+  /**
+   * Encrypts a closed plaintext database in place: every live record is
+   * rewritten sealed under `encryption` (a rewrite with the compaction
+   * protocol, so a crash at any step leaves the database openable, plaintext
+   * or encrypted, with every record). Expiries, namespaces and versions are kept.
+   *
+   * @param path The database.
+   * @param encryption The new key or passphrase.
+   * @param options The cipher (default AES-256-GCM) and, for a passphrase, Argon2id costs.
+   * @throws {EmdbError} `NOT_FOUND`, `LOCK_BUSY` (it is open), `KEY_REQUIRED` (already encrypted), `IO`, `CORRUPTED`.
+   *
+   * @example
+   * ```ts
+   * import { Emdb } from "@emdb/emdb";
+   * import { mkdtempSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * const dir = mkdtempSync(`${tmpdir()}/emdb-`);
+   * const key = crypto.getRandomValues(new Uint8Array(32));
+   * Emdb.open(`${dir}/db.emdb`).close();
+   * Emdb.enableEncryption(`${dir}/db.emdb`, { key });
+   * Emdb.open(`${dir}/db.emdb`, { encryption: { key } }).close();
+   * rmSync(dir, { recursive: true });
+   * ```
+   */
+  static enableEncryption(path: string | URL, encryption: EncryptionOptions, options?: RekeyOptions): void {
+    rekey(path, undefined, encryption, options);
+  }
+
+  /**
+   * Decrypts a closed encrypted database in place (the same crash-safe rewrite).
+   *
+   * @param path The database.
+   * @param current Its key or passphrase.
+   * @throws {EmdbError} `KEY_MISMATCH`, `NOT_ENCRYPTED`, `NOT_FOUND`, `LOCK_BUSY`, `IO`, `CORRUPTED`.
+   *
+   * @example
+   * ```ts
+   * import { Emdb } from "@emdb/emdb";
+   * import { mkdtempSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * const dir = mkdtempSync(`${tmpdir()}/emdb-`);
+   * const key = crypto.getRandomValues(new Uint8Array(32));
+   * Emdb.open(`${dir}/db.emdb`, { encryption: { key } }).close();
+   * Emdb.disableEncryption(`${dir}/db.emdb`, { key });
+   * Emdb.open(`${dir}/db.emdb`).close();
+   * rmSync(dir, { recursive: true });
+   * ```
+   */
+  static disableEncryption(path: string | URL, current: EncryptionOptions): void {
+    rekey(path, current, undefined);
+  }
+
+  /**
+   * Changes a closed encrypted database's key or passphrase (the same
+   * crash-safe rewrite; the cipher is kept unless `options.cipher` says otherwise).
+   *
+   * @param path The database.
+   * @param current Its key or passphrase.
+   * @param next The new key or passphrase.
+   * @param options Another cipher, Argon2id costs for a new passphrase.
+   * @throws {EmdbError} `KEY_MISMATCH`, `NOT_ENCRYPTED`, `NOT_FOUND`, `LOCK_BUSY`, `IO`, `CORRUPTED`.
+   *
+   * @example
+   * ```ts
+   * import { Emdb } from "@emdb/emdb";
+   * import { mkdtempSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * const dir = mkdtempSync(`${tmpdir()}/emdb-`);
+   * const oldKey = crypto.getRandomValues(new Uint8Array(32));
+   * const newKey = crypto.getRandomValues(new Uint8Array(32));
+   * Emdb.open(`${dir}/db.emdb`, { encryption: { key: oldKey } }).close();
+   * Emdb.rotateKey(`${dir}/db.emdb`, { key: oldKey }, { key: newKey });
+   * Emdb.open(`${dir}/db.emdb`, { encryption: { key: newKey } }).close();
+   * rmSync(dir, { recursive: true });
+   * ```
+   */
+  static rotateKey(
+    path: string | URL,
+    current: EncryptionOptions,
+    next: EncryptionOptions,
+    options?: RekeyOptions,
+  ): void {
+    rekey(path, current, next, options);
   }
 
   /** The journal's path, or `undefined` for an in-memory database. */

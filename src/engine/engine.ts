@@ -396,7 +396,7 @@ export class Engine {
     const off = this.#append(len, batch);
     this.#ks.revive();
     this.#ks.apply(this.#w.buf, 0, off, now);
-    if (len > 1024 * 1024) this.#w.shrink();
+    this.#w.shrink(len);
     this.#policy.afterWrite(this.#end);
     return off;
   }
@@ -482,6 +482,8 @@ export class Engine {
     this.check();
     if (count === 0) return 0;
     w.sealBatch(pos, count);
+    // Big batches size the index once instead of doubling shards as their keys arrive.
+    if (count >= 4096) space.hash.reserve(space.hash.size + count);
     this.#commit(pos, true, now);
     return count;
   }

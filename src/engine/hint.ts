@@ -19,7 +19,7 @@
  *                              bit 1: the file ends with an HMAC (encrypted databases)
  * 76      4   reserved       0
  * 80      …   sections, one per namespace:
- *               ns id u32, name length u32, name (UTF-8) padded to 4 bytes,
+ *               ns id u32, name length u32, name (UTF-8; sealed when encrypted) padded to 4 bytes,
  *               live bytes u64, entries u32, expiring u32, ordered u32 (0xFFFFFFFF: not built), 0 u32,
  *               entries × (hash u32, offset u64),
  *               expiring × (offset u64, expires at u64),
@@ -30,7 +30,9 @@
  *
  * An encrypted database's checkpoint stores no hash key (it is derived from
  * the encryption key), no ordered list (it would reveal the order of the
- * encrypted keys), and is authenticated by an HMAC: a forged one is refused.
+ * encrypted keys), its namespace names sealed (AEAD under the record key, the
+ * associated data binding the file id and the namespace id), and is
+ * authenticated by an HMAC: a forged one is refused.
  *
  * The marker record is appended to the journal by the checkpoint itself; a
  * checkpoint is used only when the journal holds that very record (16 random
@@ -87,10 +89,23 @@ function align4(n: number): number {
  * Encodes a checkpoint.
  *
  * @param hint What to write.
+ * @param protect For an encrypted database: the HMAC and the sealing of names.
  * @returns The file content.
  */
-export function encodeHint(hint: Hint, mac?: (bytes: Uint8Array) => Uint8Array): Uint8Array {
-  const names = hint.spaces.map((s) => enc.encode(s.name));
+/** How an encrypted database protects its checkpoint: an HMAC over the file, and sealed namespace names. */
+export interface HintProtection {
+  mac(bytes: Uint8Array): Uint8Array;
+  sealName(nsId: number, name: Uint8Array): Uint8Array;
+  /** The name, or `undefined` when it does not authenticate. */
+  openName(nsId: number, sealed: Uint8Array): Uint8Array | undefined;
+}
+
+export function encodeHint(hint: Hint, protect?: HintProtection): Uint8Array {
+  const mac = protect?.mac;
+  const names = hint.spaces.map((s) => {
+    const name = enc.encode(s.name);
+    return protect === undefined || name.length === 0 ? name : protect.sealName(s.nsId, name);
+  });
   let size = HEAD + 4 + (mac === undefined ? 0 : MAC_BYTES);
   hint.spaces.forEach((s, i) => {
     size += 8 + align4(names[i]!.length) + 24;
@@ -161,7 +176,8 @@ function getU64(w: Uint32Array, p: number): number {
  * @param file The file content.
  * @returns The checkpoint, or `undefined` when it is damaged or not a checkpoint.
  */
-export function decodeHint(file: Uint8Array, mac?: (bytes: Uint8Array) => Uint8Array): Hint | undefined {
+export function decodeHint(file: Uint8Array, protect?: HintProtection): Hint | undefined {
+  const mac = protect?.mac;
   if (!littleEndian || file.length < HEAD + 4 || file.length % 4 !== 0) return undefined;
   // Word access needs 4-byte alignment; a small file may sit at any offset of a pooled buffer.
   const bytes = file.byteOffset % 4 === 0 ? file : file.slice();
@@ -202,7 +218,10 @@ export function decodeHint(file: Uint8Array, mac?: (bytes: Uint8Array) => Uint8A
       const nsId = w[p >> 2]!;
       const nameLen = w[(p >> 2) + 1]!;
       if (nameLen > 1024 || p + 8 + nameLen > end2) return undefined;
-      const name = dec.decode(bytes.subarray(p + 8, p + 8 + nameLen));
+      const raw = bytes.subarray(p + 8, p + 8 + nameLen);
+      const plain = protect === undefined || nameLen === 0 ? raw : protect.openName(nsId, raw);
+      if (plain === undefined) return undefined;
+      const name = dec.decode(plain);
       p += 8 + align4(nameLen);
       if (p + 24 > end2) return undefined;
       const liveBytes = getU64(w, p);

@@ -26,7 +26,7 @@ import { WINDOW_BYTES } from "../io/io.ts";
 import type { Io, JournalFile } from "../io/io.ts";
 import type { ResolvedOptions } from "../options.ts";
 import { decodeHint, type Hint } from "./hint.ts";
-import { hintMac } from "./checkpoint.ts";
+import { hintProtection } from "./checkpoint.ts";
 import { decodeBlock, Keyring, masterKey } from "../crypto/keyring.ts";
 import { RecordCrypto } from "./record_crypto.ts";
 import { Keyspace } from "./keyspace.ts";
@@ -132,7 +132,7 @@ function loadHint(
   }
   if (bytes === undefined) return undefined;
   const keyring = crypto?.keyring;
-  const hint = decodeHint(bytes, keyring === undefined ? undefined : hintMac(keyring));
+  const hint = decodeHint(bytes, keyring === undefined ? undefined : hintProtection(keyring, fileId));
   if (hint === undefined || hint.derivedKey !== (keyring !== undefined) || !sameBytes(hint.fileId, fileId)) {
     return undefined;
   }

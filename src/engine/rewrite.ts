@@ -284,7 +284,7 @@ export class Rewriter {
     this.end = need;
     this.#pos = 0;
     this.ks.setWindows(this.file.windows);
-    if (this.#w.buf.length > 4 * CHUNK) this.#w.shrink();
+    this.#w.shrink(this.#w.buf.length);
   }
 
   /**

@@ -56,9 +56,15 @@ export class RecordWriter {
     this.#use(next);
   }
 
-  /** Returns to a small buffer after a large write, so a one-off big value does not pin memory. */
-  shrink(): void {
-    if (this.buf.length > KEEP_BYTES) this.#use(new Uint8Array(MIN_BYTES));
+  /**
+   * Returns to a small buffer after a write of more than 16 MiB, so a one-off
+   * big value does not pin memory (batches up to that size keep their buffer:
+   * growing it again each time would cost more than the memory).
+   *
+   * @param used Bytes the write just used.
+   */
+  shrink(used: number): void {
+    if (used > KEEP_BYTES) this.#use(new Uint8Array(MIN_BYTES));
   }
 
   #use(buf: Uint8Array): void {

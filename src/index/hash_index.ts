@@ -248,9 +248,8 @@ export class HashIndex {
     return found;
   }
 
-  #grow(shard: number): void {
+  #grow(shard: number, bits: number = this.#bits[shard]! + 1): void {
     const old = this.#slots[shard]!;
-    const bits = this.#bits[shard]! + 1;
     const mask = (1 << bits) - 1;
     const t = new Uint32Array(2 << bits);
     for (let s = 0; s < old.length; s += 2) {
@@ -319,19 +318,26 @@ export class HashIndex {
   }
 
   /**
-   * Sizes every shard for about `n` keys in all, before a bulk rebuild.
+   * Sizes every shard for about `n` keys in all (each grown once, straight to
+   * its size), before a batch or a rebuild inserts many keys: cheaper than
+   * doubling step by step as they arrive.
    *
    * @param n Expected number of keys.
    */
   reserve(n: number): void {
-    const perShard = Math.ceil(n / SHARDS);
+    // A little headroom over the average: shards hold slightly uneven shares.
+    const perShard = Math.ceil((n / SHARDS) * 1.1);
     let bits = INITIAL_BITS;
     while (perShard * 4 > 3 << bits && bits < 30) bits++;
     for (let s = 0; s < SHARDS; s++) {
-      if (this.#counts[s] !== 0 || this.#bits[s]! >= bits) continue;
-      this.#slots[s] = new Uint32Array(2 << bits);
-      this.#bits[s] = bits;
-      this.#epochs[s] = this.#epoch;
+      if (this.#bits[s]! >= bits) continue;
+      if (this.#counts[s] === 0) {
+        this.#slots[s] = new Uint32Array(2 << bits);
+        this.#bits[s] = bits;
+        this.#epochs[s] = this.#epoch;
+      } else {
+        this.#grow(s, bits);
+      }
     }
   }
 }

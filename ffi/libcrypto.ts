@@ -7,7 +7,8 @@
  * `NULL`); keys, nonces and data are `buffer`s; an `int *outl` out-parameter is
  * a 4-byte buffer. Only the symbols `src/crypto/openssl_aead.ts` calls are
  * declared. `EVP_chacha20_poly1305` is optional: a build without ChaCha still
- * serves AES-256-GCM.
+ * serves AES-256-GCM. HMAC-SHA256 (the lookup tags of encrypted keys) is a
+ * second table, {@linkcode LIBCRYPTO_HMAC}.
  *
  * Library lookup: `EMDB_LIBCRYPTO` (a path or soname) replaces the candidates.
  * macOS lists only absolute paths of OpenSSL 3 as Homebrew and MacPorts
@@ -61,6 +62,29 @@ export const LIBCRYPTO = {
   ERR_clear_error: { parameters: [], result: "void" },
   /** unsigned long OpenSSL_version_num(void) — 64 bits on LP64 (Linux, macOS) */
   OpenSSL_version_num: { parameters: [], result: "u64", optional: true },
+} as const satisfies SymbolTable;
+
+/**
+ * HMAC through the `HMAC_CTX` calls (OpenSSL 1.1 and 3; deprecated in 3 but
+ * exported unless built with `no-deprecated`), opened as a set of its own so
+ * that a library without them still serves the AEAD table.
+ */
+export const LIBCRYPTO_HMAC = {
+  /** HMAC_CTX *HMAC_CTX_new(void) */
+  HMAC_CTX_new: { parameters: [], result: "handle" },
+  /** void HMAC_CTX_free(HMAC_CTX *ctx) — also cleanses the keyed state */
+  HMAC_CTX_free: { parameters: ["handle"], result: "void" },
+  /** const EVP_MD *EVP_sha256(void) */
+  EVP_sha256: { parameters: [], result: "handle" },
+  /**
+   * int HMAC_Init_ex(HMAC_CTX *ctx, const void *key, int key_len, const EVP_MD *md, ENGINE *impl)
+   * — once with the key and digest; then per message with NULL, 0, NULL, NULL (the keyed state is reused)
+   */
+  HMAC_Init_ex: { parameters: ["handle", "buffer_or_null", "i32", "handle", "handle"], result: "i32" },
+  /** int HMAC_Update(HMAC_CTX *ctx, const unsigned char *data, size_t len) */
+  HMAC_Update: { parameters: ["handle", "buffer", "u64"], result: "i32" },
+  /** int HMAC_Final(HMAC_CTX *ctx, unsigned char *md, unsigned int *len) */
+  HMAC_Final: { parameters: ["handle", "buffer", "buffer"], result: "i32" },
 } as const satisfies SymbolTable;
 
 /** `EVP_CIPHER_CTX_ctrl` commands (the AEAD names, equal to the GCM ones in every version). */

@@ -267,6 +267,8 @@ interface Report {
   offered: Record<CipherName, string[]>;
   defaults: Record<CipherName, string>;
   openssl: { version: string | null; ciphers: string[]; reasons: string[] };
+  /** "openssl", or why OpenSSL's HMAC is not used. */
+  hmac: string;
 }
 
 async function child(
@@ -289,6 +291,7 @@ test("a missing libcrypto (EMDB_LIBCRYPTO at no file) falls back cleanly, and da
   assert.equal(report.openssl.version, null);
   assert.deepEqual(report.openssl.ciphers, []);
   assert.match(report.openssl.reasons.join("\n"), /no-such-libcrypto\.so\.3/, "the reason names the path tried");
+  assert.match(report.hmac, /no-such-libcrypto\.so\.3/, "no OpenSSL HMAC either");
   for (const name of CIPHER_NAMES) {
     assert.ok(!report.offered[name].includes("openssl"));
     assert.equal(report.defaults[name], report.offered[name][0]);
@@ -346,6 +349,7 @@ test("Deno without --allow-ffi never prompts for OpenSSL: encrypted in-memory da
   const report = JSON.parse(first!) as Report;
   assert.deepEqual(report.openssl.ciphers, []);
   assert.match(report.openssl.reasons.join(" "), /does not grant FFI/);
+  assert.match(report.hmac, /does not grant FFI/);
   assert.equal(second, "memory=ok implementation=node:crypto");
 });
 
@@ -368,5 +372,6 @@ test("a bun build --compile executable loads the system's libcrypto at run time 
   const [first, second] = r.stdout.trim().split("\n");
   const report = JSON.parse(first!) as Report;
   assert.equal(report.defaults[name], "openssl", report.openssl.reasons.join("; "));
+  assert.equal(report.hmac, "openssl");
   assert.equal(second, "value=from the tests");
 });

@@ -36,7 +36,15 @@
  *
  * @module
  */
-import { binder, type BoundLibrary, EVP_CTRL, type Handle, LIBCRYPTO, LIBCRYPTO_CANDIDATES } from "../../ffi/mod.ts";
+import {
+  binder,
+  type BoundLibrary,
+  EVP_CTRL,
+  type Handle,
+  LIBCRYPTO,
+  LIBCRYPTO_CANDIDATES,
+  type SymbolTable,
+} from "../../ffi/mod.ts";
 import type { Aead, CipherName } from "./aead.ts";
 import { checkOpen, checkSeal, KEY_BYTES, TAG_BYTES } from "./aead_checks.ts";
 
@@ -349,24 +357,36 @@ function versionText(v: number | undefined): string {
   return `OpenSSL ${major}.${minor}.${(v >>> 12) & 0xff}${letter > 0 ? String.fromCharCode(96 + letter) : ""}`;
 }
 
+/**
+ * Opens the system's libcrypto with `table`, only when the runtime already
+ * grants FFI (never prompting): `EMDB_LIBCRYPTO` if set, else the candidates
+ * of this OS.
+ *
+ * @param table The symbols to bind.
+ * @returns The bound library, or why it did not load (every path tried).
+ */
+export function openLibcrypto<T extends SymbolTable>(table: T): { lib: BoundLibrary<T> } | { reason: string } {
+  if (!binder.allowed({ kind: "ffi" }, false)) {
+    return { reason: `${binder.runtimeName} does not grant FFI (never asked for: the fallback is used)` };
+  }
+  const override = binder.env("EMDB_LIBCRYPTO");
+  const candidates = override ? [override] : LIBCRYPTO_CANDIDATES[binder.os];
+  if (candidates.length === 0) return { reason: `no libcrypto candidates on ${binder.os}` };
+  try {
+    return { lib: binder.open(candidates, table) };
+  } catch (e) {
+    return { reason: `libcrypto did not load: ${(e as Error).message}` };
+  }
+}
+
 function load(): Loaded {
   if (loaded !== undefined) return loaded;
   const reasons: string[] = [];
   const ciphers = new Map<CipherName, Handle>();
-  let lib: LibCrypto | undefined;
   let version: string | undefined;
-  if (!binder.allowed({ kind: "ffi" }, false)) {
-    reasons.push(`${binder.runtimeName} does not grant FFI (never asked for: record encryption falls back)`);
-  } else {
-    const override = binder.env("EMDB_LIBCRYPTO");
-    const candidates = override ? [override] : LIBCRYPTO_CANDIDATES[binder.os];
-    try {
-      if (candidates.length === 0) throw new Error(`no libcrypto candidates on ${binder.os}`);
-      lib = binder.open(candidates, LIBCRYPTO);
-    } catch (e) {
-      reasons.push(`libcrypto did not load: ${(e as Error).message}`);
-    }
-  }
+  const opened = openLibcrypto(LIBCRYPTO);
+  const lib = "lib" in opened ? opened.lib : undefined;
+  if ("reason" in opened) reasons.push(opened.reason);
   if (lib !== undefined) {
     version = versionText(lib.OpenSSL_version_num?.());
     const found: [CipherName, Handle | null | undefined][] = [

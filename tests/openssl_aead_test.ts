@@ -24,7 +24,8 @@ import {
   TAG_BYTES,
 } from "../src/crypto/aead.ts";
 import { createOpenSslAead, openSslCiphers, openSslStatus } from "../src/crypto/openssl_aead.ts";
-import { LIBCRYPTO_CANDIDATES } from "../ffi/libcrypto.ts";
+import { LIBCRYPTO, LIBCRYPTO_CANDIDATES } from "../ffi/libcrypto.ts";
+import { openLibcrypto } from "../src/crypto/openssl_aead.ts";
 import { currentRuntime, fixture, runFixture, runtimeExecutable, tempDbPath, tempDir } from "./_helpers.ts";
 import { Rng } from "./_rng.ts";
 
@@ -255,6 +256,25 @@ for (const name of CIPHER_NAMES) {
     fresh.destroy();
   });
 }
+
+test("the FFI binder passes handles and NULLs through untouched, and refuses a call of the wrong arity", {
+  skip: noOpenSsl,
+}, () => {
+  const opened = openLibcrypto(LIBCRYPTO);
+  assert.ok("lib" in opened);
+  const L = opened.lib;
+  const ctx = L.EVP_CIPHER_CTX_new();
+  assert.notEqual(ctx, null);
+  assert.notEqual(typeof ctx, "bigint", "a handle is the runtime's own pointer value, not converted");
+  // NULL cipher and key on a fresh context: OpenSSL refuses (0) instead of crashing, so NULL arrived as NULL.
+  assert.equal(L.EVP_EncryptInit_ex(ctx, null, null, null, null), 0);
+  L.ERR_clear_error();
+  assert.equal(L.EVP_EncryptInit_ex(ctx, L.EVP_aes_256_gcm(), null, new Uint8Array(32), null), 1);
+  const call = L.EVP_CIPHER_CTX_free as unknown as (...a: unknown[]) => unknown;
+  assert.throws(() => call(), TypeError);
+  assert.throws(() => call(ctx, 1), TypeError);
+  L.EVP_CIPHER_CTX_free(ctx);
+});
 
 test("createOpenSslAead refuses a wrong key size, and a cipher OpenSSL does not offer names the reason", () => {
   if (OFFERED.length > 0) assert.throws(() => createOpenSslAead(OFFERED[0]!, new Uint8Array(31)), RangeError);

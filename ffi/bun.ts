@@ -41,18 +41,96 @@ const BUN_TYPES: Record<NativeType, string> = {
   i64: "i64_fast",
   u64: "u64_fast",
   pointer: "u64_fast",
+  handle: "ptr",
   buffer: "ptr",
+  buffer_or_null: "ptr",
 };
 
-function bindOne(fn: (...a: unknown[]) => unknown, params: readonly NativeType[], result: NativeType) {
+type Fn = (...a: unknown[]) => unknown;
+
+/**
+ * Wraps one foreign function: 64-bit results become numbers (bun:ffi's
+ * `_fast` types already give numbers when they fit), handles pass untouched.
+ * The wrapper has the C function's arity, as in the Deno binder (no rest
+ * parameter or spread on the per-call path).
+ */
+function bindOne(fn: Fn, params: readonly NativeType[], result: NativeType): Fn {
   const n = params.length;
-  const wideResult = result === "i64" || result === "u64" || result === "pointer";
-  return (...args: unknown[]): number => {
-    if (args.length !== n) throw new TypeError(`FFI call expects ${n} arguments, got ${args.length}`);
-    const r = fn(...args);
-    if (wideResult) return toNumber(r as number | bigint);
-    return r === undefined ? 0 : Number(r);
+  const post = result === "i64" || result === "u64" || result === "pointer"
+    ? (r: unknown) => toNumber(r as number | bigint)
+    : result === "handle"
+    ? (r: unknown) => r
+    : (r: unknown) => r === undefined ? 0 : Number(r);
+  const arity = (got: number): never => {
+    throw new TypeError(`FFI call expects ${n} arguments, got ${got}`);
   };
+  switch (n) {
+    case 0:
+      return function (this: unknown) {
+        if (arguments.length !== 0) arity(arguments.length);
+        return post(fn());
+      };
+    case 1:
+      return function (this: unknown, a: unknown) {
+        if (arguments.length !== 1) arity(arguments.length);
+        return post(fn(a));
+      };
+    case 2:
+      return function (this: unknown, a: unknown, b: unknown) {
+        if (arguments.length !== 2) arity(arguments.length);
+        return post(fn(a, b));
+      };
+    case 3:
+      return function (this: unknown, a: unknown, b: unknown, c: unknown) {
+        if (arguments.length !== 3) arity(arguments.length);
+        return post(fn(a, b, c));
+      };
+    case 4:
+      return function (this: unknown, a: unknown, b: unknown, c: unknown, d: unknown) {
+        if (arguments.length !== 4) arity(arguments.length);
+        return post(fn(a, b, c, d));
+      };
+    case 5:
+      return function (this: unknown, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown) {
+        if (arguments.length !== 5) arity(arguments.length);
+        return post(fn(a, b, c, d, e));
+      };
+    case 6:
+      return function (this: unknown, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown) {
+        if (arguments.length !== 6) arity(arguments.length);
+        return post(fn(a, b, c, d, e, f));
+      };
+    case 7:
+      return function (
+        this: unknown,
+        a: unknown,
+        b: unknown,
+        c: unknown,
+        d: unknown,
+        e: unknown,
+        f: unknown,
+        g: unknown,
+      ) {
+        if (arguments.length !== 7) arity(arguments.length);
+        return post(fn(a, b, c, d, e, f, g));
+      };
+    case 8:
+      return function (
+        this: unknown,
+        a: unknown,
+        b: unknown,
+        c: unknown,
+        d: unknown,
+        e: unknown,
+        f: unknown,
+        g: unknown,
+        h: unknown,
+      ) {
+        if (arguments.length !== 8) arity(arguments.length);
+        return post(fn(a, b, c, d, e, f, g, h));
+      };
+  }
+  throw new RangeError(`Cannot bind a C function of ${n} parameters: at most 8 (keep every argument in a register)`);
 }
 
 function spec(s: { parameters: readonly NativeType[]; result: NativeType }) {

@@ -11,4 +11,5 @@ export { SUPPORTED_RUNTIMES } from "./other.ts";
 export { DARWIN_CONSTANTS, LIBC_CANDIDATES, LIBC_DARWIN, LIBC_LINUX, LINUX_CONSTANTS } from "./libc.ts";
 export type { PosixConstants } from "./libc.ts";
 export { KERNEL32, KERNEL32_CANDIDATES, WIN32 } from "./kernel32.ts";
-export type { Binder, BoundLibrary, HostOs, NativeType, Permission, SymbolSpec, SymbolTable } from "./types.ts";
+export { EVP_CTRL, LIBCRYPTO, LIBCRYPTO_CANDIDATES, LIBCRYPTO_HMAC } from "./libcrypto.ts";
+export type { Binder, BoundLibrary, Handle, HostOs, NativeType, Permission, SymbolSpec, SymbolTable } from "./types.ts";

@@ -16,15 +16,43 @@
  *
  * - `i32` / `u32`: 32-bit integers (`int`, `DWORD`, `BOOL`).
  * - `i64` / `u64`: 64-bit integers (`off_t`, `size_t`, `ssize_t`, `HANDLE`).
- * - `pointer`: an address passed or returned as a `number` (`void *`).
+ * - `pointer`: an address passed or returned as a `number` (`void *`), for
+ *   memory the caller computes with (a mapping's base address).
+ * - `handle`: an opaque pointer to a library's own object (`EVP_CIPHER_CTX *`),
+ *   returned and passed back untouched as a {@linkcode Handle}, `null` for
+ *   `NULL`. No arithmetic, no conversion: the runtime's own pointer value
+ *   crosses the boundary as is, so a call costs no allocation.
  * - `buffer`: caller-owned bytes, passed as a non-empty `Uint8Array`.
+ * - `buffer_or_null`: the same, or `null` for a `NULL` argument (an optional
+ *   input, or an output the C function may skip).
  * - `void`: no result.
  */
-export type NativeType = "void" | "i32" | "u32" | "i64" | "u64" | "pointer" | "buffer";
+export type NativeType =
+  | "void"
+  | "i32"
+  | "u32"
+  | "i64"
+  | "u64"
+  | "pointer"
+  | "handle"
+  | "buffer"
+  | "buffer_or_null";
+
+/**
+ * An opaque pointer a library handed out (a Deno `PointerObject`, a Bun
+ * number): only ever passed back to the same library. Never `NULL`: a `NULL`
+ * result is `null`.
+ */
+export interface Handle {
+  /** Never present at run time: only keeps handles apart from other values in the type system. */
+  readonly __opaqueHandle: never;
+}
 
 /** One C function: its parameters, its result, and whether it may be missing. */
 export interface SymbolSpec {
+  /** The C parameter types, in order (at most 8). */
   readonly parameters: readonly NativeType[];
+  /** The C result type. */
   readonly result: NativeType;
   /** When true, a library without this symbol still loads; the function is then absent. */
   readonly optional?: boolean;
@@ -34,10 +62,16 @@ export interface SymbolSpec {
 export type SymbolTable = Readonly<Record<string, SymbolSpec>>;
 
 /** The JavaScript type of one argument. */
-export type ArgType<T extends NativeType> = T extends "buffer" ? Uint8Array : number;
+export type ArgType<T extends NativeType> = T extends "buffer" ? Uint8Array
+  : T extends "buffer_or_null" ? Uint8Array | null
+  : T extends "handle" ? Handle | null
+  : number;
+
+/** The JavaScript type of a result: a {@linkcode Handle} (or `null`) for `handle`, else a number (0 for `void`). */
+export type ResultType<T extends NativeType> = T extends "handle" ? Handle | null : number;
 
 /** The JavaScript function a {@linkcode SymbolSpec} becomes. */
-export type BoundFunction<S extends SymbolSpec> = (...args: Args<S["parameters"]>) => number;
+export type BoundFunction<S extends SymbolSpec> = (...args: Args<S["parameters"]>) => ResultType<S["result"]>;
 
 /** The JavaScript argument list of a parameter list. */
 export type Args<P extends readonly NativeType[]> = { -readonly [I in keyof P]: ArgType<P[I]> };

@@ -8,15 +8,21 @@
  * sealed = ciphertext (|plaintext| bytes) ‖ tag (16 bytes)
  * ```
  *
- * Two implementations, both well kept, none written here:
+ * Three implementations, all well kept, none written here, fastest first:
  *
- * - `"node:crypto"` — the runtime's OpenSSL/BoringSSL through `createCipheriv`:
- *   AES-256-GCM in Deno and Bun; ChaCha20-Poly1305 in Deno (Bun 1.4 has none).
+ * - `"openssl"` — the system's libcrypto (OpenSSL 1.1 or 3) through the FFI
+ *   layer, one keyed EVP context per direction (`openssl_aead.ts`); offered
+ *   only when it loads without a prompt and passes known-answer tests.
+ * - `"node:crypto"` — the runtime's OpenSSL/BoringSSL through `createCipheriv`,
+ *   a fresh cipher object per record: AES-256-GCM in Deno and Bun;
+ *   ChaCha20-Poly1305 in Deno (Bun 1.4 has none).
  * - `"noble"` — `@noble/ciphers` (audited, pure JS), for ChaCha20-Poly1305.
  *
- * {@linkcode createAead} takes `node:crypto` when the runtime has the cipher
- * (faster in both runtimes, see `bench/crypto_micro.ts`) and `noble` otherwise;
- * the choice is by capability, never by runtime name. Both give the same bytes.
+ * {@linkcode createAead} takes the first of {@linkcode aeadImplementations}
+ * (the choice is by capability, never by runtime name; see
+ * `bench/crypto_micro.ts` for the figures). All give the same bytes. The
+ * environment variable `EMDB_CRYPTO` (`openssl`, `node:crypto` or `noble`)
+ * puts one first where it has the cipher, for tests and comparisons.
  * `@noble/ciphers`' AES-GCM is not offered: 15-20× slower than `node:crypto`,
  * which both runtimes have, and its module alone costs ~15 ms at import.
  *
@@ -26,24 +32,28 @@
  * @module
  */
 import { type CipherGCM, createCipheriv, createDecipheriv, type DecipherGCM, getCiphers } from "node:crypto";
+import { binder } from "../../ffi/mod.ts";
 // @ts-types="../vendor/types/chacha.d.ts"
 import { chacha20poly1305 } from "../vendor/noble_ciphers/chacha.js";
-import { NONCE_BYTES } from "./random.ts";
+import { checkOpen, checkSeal, KEY_BYTES, TAG_BYTES } from "./aead_checks.ts";
+import { createOpenSslAead, openSslCiphers } from "./openssl_aead.ts";
+
+export { KEY_BYTES, TAG_BYTES };
 
 /** The ciphers a database can use. */
 export type CipherName = "aes-256-gcm" | "chacha20-poly1305";
 
-/** Who does the work: the runtime's `node:crypto`, or `@noble/ciphers` (ChaCha20-Poly1305 only). */
-export type AeadImplementation = "node:crypto" | "noble";
-
-/** Bytes of a key. */
-export const KEY_BYTES = 32;
-
-/** Bytes of the authentication tag appended to every sealed record. */
-export const TAG_BYTES = 16;
+/**
+ * Who does the work: the system's OpenSSL through FFI, the runtime's
+ * `node:crypto`, or `@noble/ciphers` (ChaCha20-Poly1305 only).
+ */
+export type AeadImplementation = "openssl" | "node:crypto" | "noble";
 
 /** The ciphers {@linkcode createAead} accepts. */
 export const CIPHER_NAMES: readonly CipherName[] = ["aes-256-gcm", "chacha20-poly1305"];
+
+/** The implementations, in the order they are preferred. */
+const IMPLEMENTATIONS: readonly AeadImplementation[] = ["openssl", "node:crypto", "noble"];
 
 /** One key, ready to seal and open records. */
 export interface Aead {
@@ -87,31 +97,68 @@ export interface Aead {
 const NODE_CIPHERS: ReadonlySet<string> = new Set(getCiphers());
 
 /**
- * The implementations of `name` this runtime offers, fastest first (empty when
- * it has none: AES-256-GCM without `node:crypto`'s, which neither Deno nor Bun lacks).
+ * The implementations of `name` this runtime offers, fastest first (OpenSSL
+ * is loaded and self-tested on the first call).
  *
  * @param name The cipher.
- * @returns For AES-256-GCM `["node:crypto"]`; for ChaCha20-Poly1305 `["node:crypto", "noble"]` or `["noble"]`.
+ * @returns For AES-256-GCM `["openssl", "node:crypto"]` (or without `"openssl"`
+ *   where libcrypto does not load); for ChaCha20-Poly1305 a subset of
+ *   `["openssl", "node:crypto", "noble"]` that always holds `"noble"`.
  * @example
  * ```ts
  * import { aeadImplementations } from "./aead.ts";
- * aeadImplementations("aes-256-gcm"); // ["node:crypto", "noble"]
+ * aeadImplementations("aes-256-gcm"); // ["openssl", "node:crypto"] on Linux with OpenSSL
  * ```
  */
 export function aeadImplementations(name: CipherName): AeadImplementation[] {
   checkName(name);
-  const impls: AeadImplementation[] = NODE_CIPHERS.has(name) ? ["node:crypto"] : [];
+  const impls: AeadImplementation[] = [];
+  if (openSslCiphers().has(name)) impls.push("openssl");
+  if (NODE_CIPHERS.has(name)) impls.push("node:crypto");
   if (name === "chacha20-poly1305") impls.push("noble");
   return impls;
 }
 
+let preferred: AeadImplementation | undefined | null = null;
+
+/** `EMDB_CRYPTO`, read once (`undefined` when unset or not permitted). */
+function preferredImplementation(): AeadImplementation | undefined {
+  if (preferred !== null) return preferred;
+  const v = binder.env("EMDB_CRYPTO");
+  if (v !== undefined && v !== "" && !IMPLEMENTATIONS.includes(v as AeadImplementation)) {
+    throw new TypeError(`EMDB_CRYPTO must be one of ${IMPLEMENTATIONS.join(", ")}, got "${v}"`);
+  }
+  preferred = v === undefined || v === "" ? undefined : v as AeadImplementation;
+  return preferred;
+}
+
 /**
- * Makes an {@linkcode Aead} for one key. The key bytes are copied; the caller
- * may wipe its own copy afterwards.
+ * The implementation {@linkcode createAead} takes for `name` when none is
+ * given: `EMDB_CRYPTO` where it has the cipher, else the fastest offered.
+ *
+ * @param name The cipher.
+ * @returns The implementation.
+ * @throws {TypeError} On an unknown cipher, or an `EMDB_CRYPTO` that names no implementation.
+ * @example
+ * ```ts
+ * import { defaultAeadImplementation } from "./aead.ts";
+ * defaultAeadImplementation("chacha20-poly1305"); // "openssl", "node:crypto" or "noble"
+ * ```
+ */
+export function defaultAeadImplementation(name: CipherName): AeadImplementation {
+  const offered = aeadImplementations(name);
+  const wanted = preferredImplementation();
+  if (wanted !== undefined && offered.includes(wanted)) return wanted;
+  return offered[0] ?? "node:crypto";
+}
+
+/**
+ * Makes an {@linkcode Aead} for one key. The key bytes are copied (or handed
+ * to OpenSSL); the caller may wipe its own copy afterwards.
  *
  * @param name `"aes-256-gcm"` or `"chacha20-poly1305"`.
  * @param key 32 bytes.
- * @param implementation Who does the work; defaults to the first of {@linkcode aeadImplementations}.
+ * @param implementation Who does the work; defaults to {@linkcode defaultAeadImplementation}.
  * @returns The sealer/opener.
  * @throws {TypeError} On an unknown cipher name, or an implementation this runtime (or noble) lacks.
  * @throws {RangeError} On a key that is not 32 bytes.
@@ -143,7 +190,8 @@ export function createAead(name: CipherName, key: Uint8Array, implementation?: A
   if (!(key instanceof Uint8Array) || key.length !== KEY_BYTES) {
     throw new RangeError(`Cannot use the key: ${name} takes ${KEY_BYTES} bytes, got ${describe(key)}`);
   }
-  const impl = implementation ?? aeadImplementations(name)[0] ?? "node:crypto";
+  const impl = implementation ?? defaultAeadImplementation(name);
+  if (impl === "openssl") return createOpenSslAead(name, key);
   if (impl === "node:crypto") {
     if (!NODE_CIPHERS.has(name)) {
       throw new TypeError(`Cannot use node:crypto for ${name}: this runtime's node:crypto lacks it`);
@@ -154,7 +202,7 @@ export function createAead(name: CipherName, key: Uint8Array, implementation?: A
     if (name !== "chacha20-poly1305") throw new TypeError(`Cannot use noble for ${name}: only for chacha20-poly1305`);
     return new NobleChaChaAead(key);
   }
-  throw new TypeError(`Cannot use implementation "${String(impl)}": expected "node:crypto" or "noble"`);
+  throw new TypeError(`Cannot use implementation "${String(impl)}": expected "openssl", "node:crypto" or "noble"`);
 }
 
 function checkName(name: CipherName): void {
@@ -165,38 +213,6 @@ function checkName(name: CipherName): void {
 
 function describe(x: unknown): string {
   return x instanceof Uint8Array ? `${x.length} bytes` : typeof x;
-}
-
-/** True when `length` bytes of `out` at `outPos` share memory with `input`. */
-function overlaps(input: Uint8Array, out: Uint8Array, outPos: number, length: number): boolean {
-  if (input.buffer !== out.buffer || length === 0 || input.length === 0) return false;
-  const a = out.byteOffset + outPos;
-  return a < input.byteOffset + input.length && input.byteOffset < a + length;
-}
-
-/** Shared argument checks; cheap enough for every record. */
-function checkSeal(destroyed: boolean, nonce: Uint8Array, input: Uint8Array, out: Uint8Array, outPos: number): void {
-  if (destroyed) throw new TypeError("Cannot seal: the cipher was destroyed");
-  if (nonce.length !== NONCE_BYTES) {
-    throw new RangeError(`Cannot seal: the nonce must be 12 bytes, got ${nonce.length}`);
-  }
-  const length = input.length + TAG_BYTES;
-  if (!(outPos >= 0 && outPos + length <= out.length)) {
-    throw new RangeError(`Cannot seal: ${length} bytes at ${outPos} do not fit in ${out.length}`);
-  }
-  if (overlaps(input, out, outPos, length)) throw new RangeError("Cannot seal: out overlaps the plaintext");
-}
-
-function checkOpen(destroyed: boolean, nonce: Uint8Array, input: Uint8Array, out: Uint8Array, outPos: number): void {
-  if (destroyed) throw new TypeError("Cannot open: the cipher was destroyed");
-  if (nonce.length !== NONCE_BYTES) {
-    throw new RangeError(`Cannot open: the nonce must be 12 bytes, got ${nonce.length}`);
-  }
-  const length = Math.max(0, input.length - TAG_BYTES);
-  if (!(outPos >= 0 && outPos + length <= out.length)) {
-    throw new RangeError(`Cannot open: ${length} bytes at ${outPos} do not fit in ${out.length}`);
-  }
-  if (overlaps(input, out, outPos, length)) throw new RangeError("Cannot open: out overlaps the sealed bytes");
 }
 
 /** Through `createCipheriv`: one short-lived OpenSSL/BoringSSL context per record. */

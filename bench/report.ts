@@ -1,108 +1,179 @@
 /**
  * Renders the collected engine results as markdown: the phase table (rows = phases,
  * columns = engine × runtime; milliseconds, ops/s and each peer's ratio to emdb in the
- * same runtime), the targets of issue 3 per runtime, hyperfine rows, correctness checks,
- * how each engine was driven, and the machine.
+ * same runtime), every issue's targets per runtime, the details behind emdb's own rows
+ * (ordered access in use, encryption, writes around a compaction), the agreement of the
+ * ordered phases across engines, hyperfine rows, correctness checks, how each engine was
+ * driven, and the machine.
  *
- * `deno run -A bench/report.ts bench/results/latest.json` re-renders a saved run.
+ * `deno run -A bench/report.ts [bench/results/latest.json]` re-renders a saved run.
  *
  * @module
  */
 
-import type { EngineResult, PhaseName, PhaseResult, StreamCounts } from "./workload.ts";
+import { CIPHERS, mainTable, ORDERED_PHASES, orderedLoss } from "./report_table.ts";
+import { targetsTable } from "./report_targets.ts";
+import {
+  ENGINE_LABEL,
+  fmtMs,
+  fmtPct,
+  fmtRatio,
+  fmtSignedUs,
+  idOf,
+  int,
+  type JobResult,
+  msOf,
+  perOp,
+  Results,
+  RT_LABEL,
+  type RunReport,
+  RUNTIMES,
+  variantOf,
+} from "./report_util.ts";
+import type { PhaseName } from "./workload.ts";
 
-export type JobResult = EngineResult & { command: string; exitCode: number; id?: string };
+export type { JobResult, RunReport } from "./report_util.ts";
 
-export interface RunReport {
-  startedAt: string;
-  finishedAt: string;
-  command: string;
-  records: number;
-  counts: StreamCounts;
-  kvReads: number;
-  machine: {
-    nproc: number;
-    cpu: string;
-    ramGiB: number;
-    kernel: string;
-    os: string;
-    deno: string;
-    bun: string;
-    lmdb: string;
-    hyperfine: string;
-    filesystem: string;
-  };
-  results: JobResult[];
-  hyperfine: { label: string; command: string; meanMs: number; stddevMs: number; minMs: number; runs: number }[];
-  hyperfineNotes: string[];
-  /** `bench/index_memory.ts` on each runtime (1,000,000 keys of 24 bytes). */
-  indexMemory?: { runtime: string; keys?: number; indexBytes?: number; indexBytesPerKey?: number; error?: string }[];
+const label = (r: JobResult) =>
+  `${ENGINE_LABEL[idOf(r)] ?? r.engine}${variantOf(r) === "main" ? "" : ` ${variantOf(r)}`} (${RT_LABEL[r.runtime]})`;
+
+/** Row 13 in detail: every run of both variants, per phase and runtime. */
+function orderedDetails(res: Results): string[] {
+  const rts = RUNTIMES.filter((rt) => res.variants(rt, "writes").length && res.variants(rt, "ordered").length);
+  if (!rts.length) return [];
+  const out = [
+    "## Write phases with ordered access in use (rows 13)",
+    "",
+    "Separate processes that run only the write phases (1–4b, then 6), A-B-B-A: never used, in use (a `range()` " +
+    "taken on the empty database first, so the ordered index is kept up to date by every write), in use, never used. " +
+    "Each figure is the best of its runs (all runs in parentheses).",
+    "",
+    "| phase | runtime | never used | in use | loss |",
+    "|---|---|---:|---:|---:|",
+  ];
+  for (const rt of rts) {
+    for (const [p, name] of ORDERED_PHASES) {
+      const l = orderedLoss(res, rt, p);
+      if (!l) continue;
+      const runs = (xs: number[]) => xs.map((x) => fmtMs(x)).join(", ");
+      out.push(
+        `| ${name} | ${RT_LABEL[rt]} | ${fmtMs(l.never.ms)} (${runs(l.never.runs)}) | ${fmtMs(l.inUse.ms)} (${
+          runs(l.inUse.runs)
+        }) | ${fmtPct(l.loss)} |`,
+      );
+    }
+  }
+  out.push("");
+  return out;
 }
 
-const ENGINE_LABEL: Record<string, string> = {
-  emdb: "emdb",
-  lmdb: "lmdb-js",
-  node_sqlite: "node:sqlite",
-  bun_sqlite: "bun:sqlite",
-  deno_kv: "Deno KV",
-  "node:sqlite": "node:sqlite",
-  "bun:sqlite": "bun:sqlite",
-  "Deno KV": "Deno KV",
-};
-const RT_LABEL = { deno: "Deno", bun: "Bun" } as const;
-
-const int = (n: number) => Math.round(n).toLocaleString("en-US");
-
-function fmtMs(ms: number): string {
-  if (ms >= 100) return `${int(ms)} ms`;
-  if (ms >= 10) return `${ms.toFixed(1)} ms`;
-  return `${ms.toFixed(2)} ms`;
+/** Rows 14 in detail: every phase of the encrypted runs against the plaintext main run. */
+function encryptionDetails(res: Results): string[] {
+  const phases: [PhaseName, string][] = [
+    ["bulk", "1. bulk load"],
+    ["individual", "2. individual writes"],
+    ["batch", "3. batch writes"],
+    ["nosync", "4. nosync writes"],
+    ["nosyncBatched", "4b. nosync batched"],
+    ["reads1", "5a. reads, insertion order, pass 1"],
+    ["reads2", "5b. reads, pass 2"],
+    ["readsShuffled", "5c. reads, shuffled"],
+    ["readsShuffledInto", "5d. getInto, shuffled"],
+  ];
+  const rts = RUNTIMES.filter((rt) => res.emdb(rt) && CIPHERS.some(([v]) => res.variants(rt, v).length));
+  if (!rts.length) return [];
+  const out = [
+    "## Encrypted database (rows 14)",
+    "",
+    "Separate processes running phases 1–5d on a database opened with `encryption: { key }` (a raw 32-byte key) and " +
+    "`cipher`; plaintext = emdb's main run of the same runtime. Writes: time and ratio to plaintext; reads: time and " +
+    "the difference per get (the encrypted passes make fewer gets, spread evenly over the bulk keys in insertion " +
+    "order; the shuffled passes shuffle those).",
+    "",
+    `| phase | runtime | plaintext | ${CIPHERS.map(([, c]) => c).join(" | ")} |`,
+    `|---|---|---:|${CIPHERS.map(() => "---:").join("|")}|`,
+  ];
+  for (const rt of rts) {
+    const e = res.emdb(rt)!;
+    for (const [p, name] of phases) {
+      const plain = msOf(e, p);
+      if (plain === null) continue;
+      const cells = CIPHERS.map(([v]) => {
+        const enc = res.variants(rt, v)[0];
+        const ms = msOf(enc, p);
+        if (ms === null) return "—";
+        if (!p.startsWith("reads")) return `${fmtMs(ms)} · ${fmtRatio(ms / plain)}`;
+        const ops = enc!.phases[p]!.ops !== e.phases[p]!.ops ? ` (${int(enc!.phases[p]!.ops)} gets)` : "";
+        return `${fmtMs(ms)} · ${fmtSignedUs((perOp(enc, p)! - perOp(e, p)!) * 1000)}/get${ops}`;
+      });
+      out.push(`| ${name} | ${RT_LABEL[rt]} | ${fmtMs(plain)} | ${cells.join(" | ")} |`);
+    }
+  }
+  out.push("");
+  return out;
 }
-function fmtRate(ops: number, ms: number): string {
-  const r = ops / (ms / 1000);
-  if (r >= 1e6) return `${(r / 1e6).toFixed(2)} M/s`;
-  if (r >= 1e3) return `${(r / 1e3).toFixed(1)} K/s`;
-  return `${r.toFixed(0)}/s`;
-}
-function fmtRatio(x: number): string {
-  if (x >= 10) return `${x.toFixed(0)}×`;
-  if (x >= 0.1) return `${x.toFixed(1)}×`;
-  return `${x.toPrecision(1)}×`;
-}
-const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
 
-function idOf(r: JobResult): string {
-  if (r.id) return r.id;
-  const map: Record<string, string> = {
-    "node:sqlite": "node_sqlite",
-    "bun:sqlite": "bun_sqlite",
-    "Deno KV": "deno_kv",
-  };
-  return map[r.engine] ?? r.engine;
+/** Row 7d in detail. */
+function latencyDetails(res: Results): string[] {
+  const rows = RUNTIMES.map((rt) => res.emdb(rt)).filter((e): e is JobResult => !!e?.compactionLatency);
+  if (!rows.length) return [];
+  const s = (l: { p50: number; p99: number; max: number; count: number }) =>
+    `${fmtMs(l.p50)} / ${fmtMs(l.p99)} / ${fmtMs(l.max)} (${int(l.count)})`;
+  const out = [
+    "## Writes around a compaction (row 7d)",
+    "",
+    "On the compacted database (reopened), a `setInterval` of 1 ms issues one `set` (a live key, its own value) per " +
+    "tick: for 300 ms before, while `await compact()` rewrites the live records again, and for 300 ms after it. " +
+    "Latency runs from when the write was due (1 ms after the previous one started: a tick held back by a long " +
+    "synchronous step counts its wait) to the `set`'s return; p50 / p99 / max (sets).",
+    "",
+    "| runtime | idle | during compact() | right after | the set() call alone, during | compaction |",
+    "|---|---:|---:|---:|---:|---:|",
+  ];
+  for (const e of rows) {
+    const l = e.compactionLatency!;
+    out.push(
+      `| ${RT_LABEL[e.runtime]} | ${s(l.idle)} | ${s(l.during)} | ${s(l.after)} | ${s(l.callDuring)} | ${
+        fmtMs(l.compactionMs)
+      } |`,
+    );
+  }
+  out.push("");
+  return out;
 }
 
-const ROWS: { phase: PhaseName; label: string; rate: boolean }[] = [
-  { phase: "bulk", label: "1. bulk load (N records, batches of 50,000, one durable flush)", rate: true },
-  { phase: "individual", label: "2. individual writes (1,000 × set + durable flush)", rate: true },
-  { phase: "batch", label: "3. batch writes (100 × 1,000 records + durable flush)", rate: true },
-  { phase: "nosync", label: "4. nosync writes (50,000 single sets, not flushed)", rate: true },
-  { phase: "nosyncBatched", label: "4b. nosync writes batched (50,000 in one batch/txn; extra row)", rate: true },
-  { phase: "reads1", label: "5a. random reads, insertion order, pass 1", rate: true },
-  { phase: "reads2", label: "5b. random reads, insertion order, pass 2", rate: true },
-  { phase: "readsShuffled", label: "5c. random reads, shuffled order", rate: true },
-  {
-    phase: "readsShuffledInto",
-    label: "5d. shuffled reads into a reused buffer (emdb getInto: no allocation per value; extra row)",
-    rate: true,
-  },
-  { phase: "removals", label: "6. removals (first half of the keys + one durable flush)", rate: true },
-];
+/** The ordered phases' digests: every engine that ran them must report the same numbers. */
+function agreement(res: Results): string[] {
+  const names = ["iteration", "prefixRangeEntries", "prefixRanges", "longRangeEntries", "longRanges"];
+  const out = ["## Agreement of the ordered phases", ""];
+  out.push(
+    "Each range entry is checked as it comes (inside its prefix, keys strictly increasing, 150-byte value) and folded " +
+      "into a digest of key and value bytes; the full iteration folds each key. Every engine must report the same digests.",
+  );
+  out.push("");
+  for (const n of names) {
+    const seen = new Map<number, string[]>();
+    for (const r of res.cols) {
+      const d = r.digests?.[n];
+      if (d === undefined) continue;
+      seen.set(d, [...(seen.get(d) ?? []), label(r)]);
+    }
+    if (!seen.size) continue;
+    out.push(
+      seen.size === 1
+        ? `- ${n}: all ${[...seen.values()][0]!.length} engines agree (${int([...seen.keys()][0]!)})`
+        : `- ${n}: **disagree**: ${[...seen].map(([d, who]) => `${int(d)} from ${who.join(", ")}`).join("; ")}`,
+    );
+  }
+  out.push("");
+  return out;
+}
 
+/** The whole report. */
 export function renderMarkdown(rep: RunReport): string {
-  const cols = rep.results;
-  const emdbOf = (rt: string) => cols.find((c) => idOf(c) === "emdb" && c.runtime === rt && !c.error);
-  const out: string[] = [];
+  const res = new Results(rep);
   const c = rep.counts;
+  const out: string[] = [];
   out.push(`# emdb benchmark — ${int(rep.records)} records`);
   out.push("");
   out.push(
@@ -113,157 +184,31 @@ export function renderMarkdown(rep: RunReport): string {
       `Stream: ${int(c.bulk)} bulk + ${int(c.individual)} individual + ${int(c.batch)} batch + ${
         int(c.nosync)
       } nosync ` +
-      `(+ ${int(c.nosync)} for row 4b); reads: ${int(c.reads)} gets per pass; removals: first ${int(c.removals)} keys.`,
+      `(+ ${int(c.nosync)} for row 4b); reads: ${int(c.reads)} gets per pass; rows 10, 11 and 8c run on the ${
+        int(c.total + c.nosync)
+      } keys after the reads; removals: first ${int(c.removals)} keys; row 12 runs last, on the compacted database.`,
   );
   out.push("");
   out.push(
     "Each cell: time · throughput · **peer time ÷ emdb time in the same runtime** (> 1× means emdb is faster). " +
-      "Single run on a noisy 2-core VM: read ratios, not absolute numbers.",
+      "emdb-only rows compare emdb with itself. Single run on a noisy 2-core VM: read ratios, not absolute numbers.",
   );
   out.push("");
-  const header = ["phase", ...cols.map((r) => `${ENGINE_LABEL[idOf(r)] ?? r.engine} (${RT_LABEL[r.runtime]})`)];
-  out.push(`| ${header.join(" | ")} |`);
-  out.push(`|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`);
-
-  const cell = (r: JobResult, p: PhaseName, rate: boolean): string => {
-    if (r.error && !r.phases?.[p]) return "failed";
-    const ph: PhaseResult | undefined = r.phases?.[p];
-    if (!ph) return "—";
-    if (ph.ms === null) return ph.note ?? "n/a";
-    let s = fmtMs(ph.ms);
-    if (rate && ph.ops > 0) s += ` · ${fmtRate(ph.ops, ph.ms)}`;
-    const e = emdbOf(r.runtime);
-    const eph = e?.phases?.[p];
-    if (idOf(r) !== "emdb" && eph && eph.ms !== null && eph.ms > 0) {
-      // Compare per-operation time when the peer ran fewer operations (Deno KV reads).
-      const ratio = ph.ops !== eph.ops && ph.ops > 0 ? (ph.ms / ph.ops) / (eph.ms / eph.ops) : ph.ms / eph.ms;
-      s += ` · **${fmtRatio(ratio)}**`;
-    }
-    if (rate && eph && ph.ops !== eph.ops && ph.ops > 0) s += ` (${int(ph.ops)} ops)`;
-    return s;
-  };
-  for (const row of ROWS) {
-    out.push(`| ${row.label} | ${cols.map((r) => cell(r, row.phase, row.rate)).join(" | ")} |`);
-  }
-  // sizes
-  const sizeCell = (r: JobResult, which: "before" | "after"): string => {
-    if (r.error && !r.sizes?.beforeCompaction) return "failed";
-    const b = which === "before" ? r.sizes.beforeCompaction : r.sizes.afterCompaction;
-    if (b === null || b === undefined || b === 0) {
-      return which === "after" ? (r.phases?.compaction?.note ?? "n/a") : "—";
-    }
-    let s = mib(b);
-    const e = emdbOf(r.runtime);
-    const eb = e?.sizes.beforeCompaction;
-    if (idOf(r) !== "emdb" && eb) s += ` · **${fmtRatio(b / eb)}**`;
-    return s;
-  };
-  out.push(`| 7a. file size before compaction (after close) | ${cols.map((r) => sizeCell(r, "before")).join(" | ")} |`);
-  out.push(`| 7b. compaction | ${cols.map((r) => cell(r, "compaction", false)).join(" | ")} |`);
-  out.push(`| 7c. file size after compaction | ${cols.map((r) => sizeCell(r, "after")).join(" | ")} |`);
-  out.push(
-    `| 8a. reopen + first get (emdb: from checkpoint; peers: open) | ${
-      cols.map((r) => cell(r, "reopenCheckpoint", false)).join(" | ")
-    } |`,
-  );
-  out.push(
-    `| 8b. reopen + first get by full replay (no checkpoint) | ${
-      cols.map((r) => cell(r, "reopenReplay", false)).join(" | ")
-    } |`,
-  );
-  out.push(
-    `| 9. index memory per key | ${
-      cols.map((r) => (r.indexBytesPerKey !== undefined ? `${r.indexBytesPerKey.toFixed(1)} B/key` : "n/a")).join(" | ")
-    } |`,
-  );
-  out.push(
-    `| wrong / missing values | ${
-      cols.map((r) => (r.error ? `${r.wrong} / ${r.missing} (run failed)` : `${r.wrong} / ${r.missing}`)).join(" | ")
-    } |`,
-  );
+  out.push(...mainTable(res));
   out.push("");
-
-  // targets
-  out.push("## Targets (issue 3), per runtime");
+  out.push("## Targets, by issue");
   out.push("");
   out.push(
-    "Ratio = fastest peer's time ÷ emdb's time in the same runtime (reads: lmdb-js only; per-operation time where " +
-      "a peer ran fewer operations).",
+    "Ratios are the fastest peer's time ÷ emdb's in the same runtime (per operation where a peer ran fewer); reads of " +
+      'issue 3 against lmdb-js only. "(measured)": the issue asks for the figure without a threshold.',
   );
   out.push("");
-  out.push("| target | runtime | emdb | best peer | ratio | met |");
-  out.push("|---|---|---:|---|---:|:---:|");
-  for (const rt of ["deno", "bun"] as const) {
-    const e = emdbOf(rt);
-    const peers = cols.filter((r) => r.runtime === rt && idOf(r) !== "emdb" && !r.error);
-    if (!e) {
-      if (cols.some((r) => r.runtime === rt)) out.push(`| all | ${RT_LABEL[rt]} | emdb did not run | | | |`);
-      continue;
-    }
-    const perOp = (r: JobResult, p: PhaseName) => {
-      const ph = r.phases?.[p];
-      return ph && ph.ms !== null && ph.ops > 0 ? ph.ms / ph.ops : null;
-    };
-    const speed = (label: string, p: PhaseName, floor: number, only?: string) => {
-      const eOp = perOp(e, p);
-      let best: JobResult | undefined;
-      let bestOp = Infinity;
-      for (const r of peers) {
-        if (only && idOf(r) !== only) continue;
-        const op = perOp(r, p);
-        if (op !== null && op < bestOp) {
-          bestOp = op;
-          best = r;
-        }
-      }
-      if (eOp === null || !best) {
-        out.push(`| ${label} | ${RT_LABEL[rt]} | — | — | — | — |`);
-        return;
-      }
-      const ratio = bestOp / eOp;
-      out.push(
-        `| ${label} | ${RT_LABEL[rt]} | ${fmtMs(e.phases[p].ms!)} | ${ENGINE_LABEL[idOf(best)]} ${
-          fmtMs(best.phases[p].ms!)
-        } | ${ratio.toFixed(2)}× | ${ratio >= floor ? "yes" : `**no** (${(floor / ratio).toFixed(1)}× short)`} |`,
-      );
-    };
-    speed("bulk load ≥ 3× fastest peer", "bulk", 3);
-    speed("batch writes ≥ 10× fastest peer", "batch", 10);
-    speed("nosync writes ≥ 3× fastest peer", "nosync", 3);
-    speed("removals ≥ 3× fastest peer", "removals", 3);
-    speed("random reads pass 1 ≥ 3× lmdb-js", "reads1", 3, "lmdb");
-    speed("random reads pass 2 ≥ 3× lmdb-js", "reads2", 3, "lmdb");
-    speed("random reads shuffled ≥ 3× lmdb-js", "readsShuffled", 3, "lmdb");
-    speed("individual writes no slower than fastest peer", "individual", 1);
-    const sq = peers.find((r) => idOf(r).endsWith("sqlite"));
-    if (sq) {
-      const ratio = sq.sizes.beforeCompaction / e.sizes.beforeCompaction;
-      out.push(
-        `| file size before compaction ≤ SQLite's | ${RT_LABEL[rt]} | ${mib(e.sizes.beforeCompaction)} | ${
-          ENGINE_LABEL[idOf(sq)]
-        } ${mib(sq.sizes.beforeCompaction)} | ${ratio.toFixed(2)}× | ${ratio >= 1 ? "yes" : "**no**"} |`,
-      );
-    }
-    const abs = (label: string, p: PhaseName, limitMs: number) => {
-      const ms = e.phases?.[p]?.ms;
-      if (ms === null || ms === undefined) return;
-      out.push(
-        `| ${label} | ${RT_LABEL[rt]} | ${fmtMs(ms)} | | | ${ms < limitMs ? "yes" : "**no**"}${
-          rep.records < 1_000_000 ? " (N < 1 M)" : ""
-        } |`,
-      );
-    };
-    abs("reopen from checkpoint < 200 ms", "reopenCheckpoint", 200);
-    abs("reopen by full replay < 1 s", "reopenReplay", 1000);
-    if (e.indexBytesPerKey !== undefined) {
-      out.push(
-        `| index memory ≤ 32 B/key | ${RT_LABEL[rt]} | ${e.indexBytesPerKey.toFixed(1)} B/key | | | ${
-          e.indexBytesPerKey <= 32 ? "yes" : "**no**"
-        } |`,
-      );
-    }
-  }
+  out.push(...targetsTable(res));
   out.push("");
+  out.push(...orderedDetails(res));
+  out.push(...encryptionDetails(res));
+  out.push(...latencyDetails(res));
+  out.push(...agreement(res));
 
   if (rep.indexMemory?.length) {
     out.push("## Index memory at 1,000,000 keys (`bench/index_memory.ts`)");
@@ -279,7 +224,7 @@ export function renderMarkdown(rep: RunReport): string {
     }
     out.push(
       "- Row 9 above is the same figure at the end of the main run (fewer live keys after removals; the table " +
-        "keeps the capacity it grew to).",
+        "keeps the capacity it grew to; the ordered index is included from row 11a on).",
     );
     out.push("");
   }
@@ -288,16 +233,7 @@ export function renderMarkdown(rep: RunReport): string {
     out.push("## Whole commands (hyperfine)");
     out.push("");
     if (rep.hyperfine.length) {
-      out.push(
-        "The emdb database left by the run above (end state: after removals), opened by a fresh process; " +
-          "warm page cache, 1 warm-up run.",
-      );
-      out.push("");
-      out.push("| command | mean ± σ | min | runs |");
-      out.push("|---|---:|---:|---:|");
-      for (const h of rep.hyperfine) {
-        out.push(`| ${h.label} | ${fmtMs(h.meanMs)} ± ${fmtMs(h.stddevMs)} | ${fmtMs(h.minMs)} | ${h.runs} |`);
-      }
+      out.push(...hyperfineTable(rep));
       out.push("");
     }
     for (const n of rep.hyperfineNotes) out.push(`- ${n}`);
@@ -309,23 +245,24 @@ export function renderMarkdown(rep: RunReport): string {
   out.push(
     "Timed read passes check presence, length and 3 sampled bytes of every value; untimed passes compare every byte " +
       "of every record written (Deno KV: a sample of ~100,000 keys per pass) before removals, after removals, " +
-      "after each reopen and after compaction; removed keys must be absent.",
+      "after each reopen and after compaction; removed keys must be absent. Transactions check every value they read " +
+      "and, untimed, every value they wrote.",
   );
   out.push("");
-  for (const r of cols) {
+  for (const r of rep.results) {
     const checks = Object.entries(r.checks ?? {})
       .map(([k, v]) => `${k}: ${v.wrong} wrong / ${v.missing} missing of ${int(v.checked)}`)
       .join("; ");
-    out.push(`- **${ENGINE_LABEL[idOf(r)]} (${RT_LABEL[r.runtime]})**: ${checks || "no checks ran"}`);
+    out.push(`- **${label(r)}**: ${checks || "no checks ran"}`);
   }
   out.push("");
 
-  const failures = cols.filter((r) => r.error);
+  const failures = rep.results.filter((r) => r.error);
   if (failures.length) {
     out.push("## Failed runs");
     out.push("");
     for (const r of failures) {
-      out.push(`- **${ENGINE_LABEL[idOf(r)] ?? r.engine} (${RT_LABEL[r.runtime]})**:`);
+      out.push(`- **${label(r)}**:`);
       out.push("");
       out.push("```");
       out.push(r.error!.split("\n").slice(0, 12).join("\n"));
@@ -337,7 +274,7 @@ export function renderMarkdown(rep: RunReport): string {
   out.push("## How each engine is driven");
   out.push("");
   const seen = new Set<string>();
-  for (const r of cols) {
+  for (const r of res.cols) {
     for (const n of r.notes ?? []) {
       if (seen.has(n)) continue;
       seen.add(n);
@@ -349,7 +286,8 @@ export function renderMarkdown(rep: RunReport): string {
       `same process, warm page cache, after a clean close.`,
   );
   out.push(
-    `- Deno KV read passes use ${int(rep.kvReads)} gets (one awaited \`kv.get\` costs ~100 µs); ratios are per get.`,
+    `- Deno KV read passes use ${int(rep.kvReads)} gets (one awaited \`kv.get\` costs ~100 µs) and its full ` +
+      `iteration the first ${int(rep.kvReads)} entries; ratios are per operation.`,
   );
   out.push("- Sizes are the apparent sizes (`st_size`) of the files listed; the JSON also has allocated blocks.");
   out.push("");
@@ -359,12 +297,37 @@ export function renderMarkdown(rep: RunReport): string {
   const m = rep.machine;
   out.push(`- ${m.nproc} vCPU ${m.cpu}, ${m.ramGiB} GiB RAM, kernel ${m.kernel}${m.os ? `, ${m.os}` : ""}`);
   out.push(`- ${m.deno}; Bun ${m.bun}; lmdb-js ${m.lmdb}${m.hyperfine ? `; ${m.hyperfine}` : ""}`);
-  out.push(`- started ${rep.startedAt}, finished ${rep.finishedAt}`);
+  out.push(`- started ${rep.startedAt}, finished ${rep.finishedAt}${runMinutes(rep)}`);
+  if (m.loadStart) {
+    out.push(`- load average (1, 5, 15 min): ${m.loadStart} at the start, ${m.loadEnd ?? "?"} at the end`);
+  }
   out.push(`- command: \`${rep.command}\``);
   out.push("- per engine:");
-  for (const r of cols) out.push(`  - \`${r.command}\``);
+  for (const r of rep.results) out.push(`  - \`${r.command}\``);
   out.push("");
   return out.join("\n");
+}
+
+/** " (N min)" from the run's start and end. */
+function runMinutes(rep: RunReport): string {
+  const ms = Date.parse(rep.finishedAt) - Date.parse(rep.startedAt);
+  return Number.isFinite(ms) ? ` (${(ms / 60000).toFixed(1)} min)` : "";
+}
+
+/** The hyperfine rows as a table. */
+export function hyperfineTable(rep: RunReport): string[] {
+  const out = [
+    `The emdb database left by the run above (end state: after removals, compaction and row 12, ${
+      int(rep.counts.total + rep.counts.nosync - rep.counts.removals)
+    } live keys), opened by a fresh process; warm page cache, 1 warm-up run.`,
+    "",
+    "| command | mean ± σ | min | runs |",
+    "|---|---:|---:|---:|",
+  ];
+  for (const h of rep.hyperfine) {
+    out.push(`| ${h.label} | ${fmtMs(h.meanMs)} ± ${fmtMs(h.stddevMs)} | ${fmtMs(h.minMs)} | ${h.runs} |`);
+  }
+  return out;
 }
 
 if (import.meta.main) {

@@ -1,22 +1,30 @@
 /**
  * The benchmark orchestrator (run by Deno; `scripts/bench_all.sh` calls it). Spawns one
  * process per engine × runtime — emdb/Deno, lmdb/Deno, node:sqlite/Deno, Deno KV/Deno,
- * emdb/Bun, lmdb/Bun, bun:sqlite/Bun — each running `bench/run_engine.ts`, collects their
- * JSON, times whole-process opens of the emdb database (and the demo) with `hyperfine`
- * when it is installed, then prints the markdown table and writes
- * `bench/results/latest.md` and `bench/results/latest.json`.
+ * emdb/Bun, lmdb/Bun, bun:sqlite/Bun — each running `bench/run_engine.ts`, plus emdb's
+ * variants on each runtime (the write phases with and without ordered access in use, twice
+ * each in A-B-B-A order; the encrypted database with AES-256-GCM and ChaCha20-Poly1305),
+ * collects their JSON, times whole-process opens of the emdb database (and the demo) with
+ * `hyperfine` when it is installed, then prints the markdown report and writes
+ * `bench/results/latest.md` and `bench/results/latest.json`. A complete run at
+ * 1,000,000 records (no `--only`, nothing failed) also refreshes the README's table block
+ * (`bench/readme.ts` does it by hand from a saved `latest.json`).
  *
- *   deno run -A bench/run.ts [--records N] [--kv-reads N] [--only emdb/deno,lmdb/bun]
- *                            [--no-hyperfine] [--out bench/results]
+ *   deno run -A bench/run.ts [--records N] [--kv-reads N] [--encrypted-reads N] [--only emdb/deno,lmdb/bun,emdb-aes/bun]
+ *                            [--no-variants] [--no-hyperfine] [--no-readme] [--out bench/results]
  *
  * `--records` defaults to env `EMDB_BENCH_RECORDS`, else 1,000,000. Deno KV's read passes
- * use `--kv-reads` gets (default 100,000: one awaited get costs ~100 µs), stated in the table.
+ * and full iteration use `--kv-reads` gets / entries (default 100,000: one awaited get costs
+ * ~100 µs), stated in the table; the encrypted variants' read passes `--encrypted-reads` gets
+ * (default 200,000, spread over the keys: a get costs 7–40 µs there). `--only` takes job ids: `engine/runtime` (with every emdb
+ * variant of that runtime unless `--no-variants`) or `emdb-<variant>/runtime`.
  *
  * @module
  */
 
-import { DEFAULT_RECORDS, streamCounts } from "./workload.ts";
+import { DEFAULT_RECORDS, streamCounts, type Variant } from "./workload.ts";
 import { type JobResult, renderMarkdown, type RunReport } from "./report.ts";
+import { updateReadme } from "./readme.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const BIN = `${ROOT}/node_modules/.bin`;
@@ -24,23 +32,29 @@ const BIN = `${ROOT}/node_modules/.bin`;
 interface Job {
   engine: string;
   runtime: "deno" | "bun";
+  variant: Variant;
 }
-const MATRIX: Job[] = [
-  { engine: "emdb", runtime: "deno" },
-  { engine: "lmdb", runtime: "deno" },
-  { engine: "node_sqlite", runtime: "deno" },
-  { engine: "deno_kv", runtime: "deno" },
-  { engine: "emdb", runtime: "bun" },
-  { engine: "lmdb", runtime: "bun" },
-  { engine: "bun_sqlite", runtime: "bun" },
-];
+/** emdb's variants of one runtime: write phases never used / in use, A-B-B-A, then encrypted. */
+const VARIANT_ORDER: Variant[] = ["writes", "ordered", "ordered", "writes", "aes", "chacha"];
+const MATRIX: Job[] = [];
+for (
+  const [runtime, peers] of [["deno", ["lmdb", "node_sqlite", "deno_kv"]], ["bun", ["lmdb", "bun_sqlite"]]] as const
+) {
+  MATRIX.push({ engine: "emdb", runtime, variant: "main" });
+  for (const variant of VARIANT_ORDER) MATRIX.push({ engine: "emdb", runtime, variant });
+  for (const engine of peers) MATRIX.push({ engine, runtime, variant: "main" });
+}
+const jobId = (j: Job) => `${j.engine}${j.variant === "main" ? "" : `-${j.variant}`}/${j.runtime}`;
 
 function parseArgs() {
   const a = Deno.args;
   const o = {
     records: Number(Deno.env.get("EMDB_BENCH_RECORDS") ?? DEFAULT_RECORDS),
     kvReads: 100_000,
+    encryptedReads: 200_000,
     only: null as string[] | null,
+    variants: true,
+    readme: true,
     hyperfine: true,
     out: `${ROOT}/bench/results`,
   };
@@ -48,8 +62,11 @@ function parseArgs() {
     const x = a[i]!;
     if (x === "--records") o.records = Number(a[++i]);
     else if (x === "--kv-reads") o.kvReads = Number(a[++i]);
+    else if (x === "--encrypted-reads") o.encryptedReads = Number(a[++i]);
     else if (x === "--only") o.only = a[++i]!.split(",");
     else if (x === "--no-hyperfine") o.hyperfine = false;
+    else if (x === "--no-variants") o.variants = false;
+    else if (x === "--no-readme") o.readme = false;
     else if (x === "--out") o.out = a[++i]!;
     else throw new Error(`unknown argument ${x}`);
   }
@@ -60,13 +77,14 @@ function parseArgs() {
 function engineCommand(job: Job, records: number, extra: string[]): string[] {
   const script = `${ROOT}/bench/run_engine.ts`;
   const args = ["--engine", job.engine, "--records", String(records), ...extra];
+  if (job.variant !== "main") args.push("--variant", job.variant);
   return job.runtime === "deno"
     ? [`${BIN}/deno`, "run", "-A", "--unstable-kv", "--v8-flags=--expose-gc", script, ...args]
     : [`${BIN}/bun`, script, ...args];
 }
 
 async function runJob(job: Job, cmd: string[]): Promise<JobResult> {
-  console.error(`\n=== ${job.engine} / ${job.runtime}: ${cmd.map((c) => c.replace(ROOT + "/", "")).join(" ")}`);
+  console.error(`\n=== ${jobId(job)}: ${cmd.map((c) => c.replace(ROOT + "/", "")).join(" ")}`);
   const child = new Deno.Command(cmd[0]!, { args: cmd.slice(1), cwd: ROOT, stdout: "piped", stderr: "piped" }).spawn();
   let tail = "";
   const dec = new TextDecoder();
@@ -85,6 +103,7 @@ async function runJob(job: Job, cmd: string[]): Promise<JobResult> {
   if (line) return { ...JSON.parse(line.slice(7)), id: job.engine, command, exitCode: status.code };
   return {
     engine: job.engine,
+    variant: job.variant,
     runtime: job.runtime,
     runtimeVersion: "",
     records: 0,
@@ -110,6 +129,11 @@ async function capture(cmd: string, args: string[]): Promise<string> {
   } catch {
     return "";
   }
+}
+
+/** The three load averages of /proc/loadavg ("1.18 0.73 0.44"), or "" where there is none. */
+async function loadAverage(): Promise<string> {
+  return (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ").slice(0, 3).join(" ");
 }
 
 async function machine(): Promise<RunReport["machine"]> {
@@ -167,7 +191,11 @@ async function hyperfine(label: string, commands: { name: string; cmd: string }[
 async function main(): Promise<void> {
   const opts = parseArgs();
   const startedAt = new Date().toISOString();
-  const jobs = MATRIX.filter((j) => !opts.only || opts.only.includes(`${j.engine}/${j.runtime}`));
+  const loadStart = await loadAverage();
+  const jobs = MATRIX.filter((j) =>
+    (opts.variants || j.variant === "main") &&
+    (!opts.only || opts.only.includes(jobId(j)) || opts.only.includes(`${j.engine}/${j.runtime}`))
+  );
   const haveHyperfine = opts.hyperfine && (await capture("hyperfine", ["--version"])) !== "";
   const results: JobResult[] = [];
   const hyperfineRows: HyperfineRow[] = [];
@@ -178,8 +206,9 @@ async function main(): Promise<void> {
   for (const job of jobs) {
     const extra: string[] = [];
     if (job.engine === "deno_kv") extra.push("--reads", String(opts.kvReads));
+    if (job.variant === "aes" || job.variant === "chacha") extra.push("--reads", String(opts.encryptedReads));
     const keepDir = `${ROOT}/bench/.data/keep-${job.engine}-${job.runtime}`;
-    const keep = job.engine === "emdb" && haveHyperfine;
+    const keep = job.engine === "emdb" && job.variant === "main" && haveHyperfine;
     if (keep) extra.push("--dir", keepDir, "--keep");
     // Let the disk settle first: the previous job just deleted up to a GiB of data, and its
     // writeback and page-cache reclaim would otherwise land on whichever engine runs next.
@@ -239,7 +268,7 @@ async function main(): Promise<void> {
     records: opts.records,
     counts: streamCounts(opts.records),
     kvReads: opts.kvReads,
-    machine: await machine(),
+    machine: { ...(await machine()), loadStart, loadEnd: await loadAverage() },
     results,
     hyperfine: hyperfineRows,
     hyperfineNotes,
@@ -252,8 +281,21 @@ async function main(): Promise<void> {
   await Deno.writeTextFile(`${opts.out}/latest.json`, JSON.stringify(report, null, 2) + "\n");
   console.error(`\nwrote ${opts.out}/latest.md and ${opts.out}/latest.json`);
   const failed = results.filter((r) => r.error);
+  const complete = opts.records === 1_000_000 && jobs.length === MATRIX.length && failed.length === 0;
+  if (opts.readme && complete) {
+    await updateReadme(`${ROOT}/README.md`, report);
+    console.error(`refreshed the table block of ${ROOT}/README.md`);
+  } else if (opts.readme) {
+    console.error("README.md left as it was: only a complete run at 1,000,000 records refreshes its table.");
+  }
   if (failed.length) {
-    console.error(`${failed.length} engine run(s) failed: ${failed.map((r) => `${r.engine}/${r.runtime}`).join(", ")}`);
+    console.error(
+      `${failed.length} engine run(s) failed: ${
+        failed.map((r) => `${r.engine}${r.variant && r.variant !== "main" ? `-${r.variant}` : ""}/${r.runtime}`).join(
+          ", ",
+        )
+      }`,
+    );
     Deno.exit(1);
   }
 }

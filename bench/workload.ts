@@ -25,6 +25,16 @@ export const BATCH_WRITES = 100;
 export const BATCH_SIZE = 1_000;
 export const NOSYNC_WRITES = 50_000;
 export const NUM_READS = 1_000_000;
+/** Row 11b: ranges of `limit: 10` over random 2-byte prefixes (~18 keys each at 1,201,000 keys). */
+export const PREFIX_RANGES = 10_000;
+export const PREFIX_BYTES = 2;
+export const RANGE_LIMIT = 10;
+/** Row 11c: ranges of this many consecutive keys, from random start keys. */
+export const LONG_RANGES = 10;
+export const LONG_RANGE_KEYS = 10_000;
+/** Row 12: transactions of this many reads + writes (of the same keys), with checks. */
+export const TXNS = 10_000;
+export const TXN_KEYS = 10;
 
 /** xoshiro128**, seeded with splitmix32. Deterministic across JS engines. */
 export class Prng {
@@ -107,6 +117,11 @@ export interface StreamCounts {
   removals: number;
   /** Reads: gets of the first min(N, 1 M) bulk keys, all hits. */
   reads: number;
+  /**
+   * Transactions of row 12 (≤ 10,000), run last: they rewrite live keys [removals, removals + txns × 10) with
+   * other values (emdb's extra atomic() row uses the next block).
+   */
+  txns: number;
 }
 
 /** Counts of the four write streams for `records` bulk records. */
@@ -120,6 +135,7 @@ export function streamCounts(records: number): StreamCounts {
     total,
     removals: Math.floor(total / 2),
     reads: Math.min(records, NUM_READS),
+    txns: Math.min(TXNS, Math.floor(Math.floor(total / 2) / (2 * TXN_KEYS))),
   };
 }
 
@@ -201,6 +217,37 @@ export function shuffledOrder(n: number, seed = SHUFFLE_SEED): Uint32Array {
   return order;
 }
 
+/**
+ * The bounds of `count` random byte ranges (seeded): `[start, end)` where `start` has `bytes` random bytes
+ * and `end` is the next prefix of that length (`undefined` after 0xff…ff). With `bytes` = 2 this is a
+ * prefix range; with 3 it is a random start point for a run of consecutive keys.
+ */
+export function randomBounds(
+  count: number,
+  bytes: number,
+  seed: number,
+): { start: Uint8Array; end: Uint8Array | undefined }[] {
+  const rng = new Prng(seed);
+  const out: { start: Uint8Array; end: Uint8Array | undefined }[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = new Uint8Array(bytes);
+    rng.fill(start);
+    const end = start.slice();
+    let j = bytes - 1;
+    while (j >= 0 && end[j] === 0xff) end[j--] = 0;
+    if (j >= 0) end[j]!++;
+    out.push({ start, end: j >= 0 ? end : undefined });
+  }
+  return out;
+}
+
+/** Byte order of two keys (negative, 0, positive), as every engine here sorts them. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
 /** Full byte comparison (used by the untimed verification pass). */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -218,13 +265,42 @@ export interface PhaseResult {
   note?: string;
 }
 
+/** Percentiles of a set of latencies, in milliseconds. */
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Row 7d: single `set`s from a 1 ms timer before, during and right after a compaction. */
+export interface CompactionLatency {
+  /** From the moment each write was due (1 ms after the previous one started) to its return. */
+  idle: LatencySummary;
+  during: LatencySummary;
+  after: LatencySummary;
+  /** The `set` call alone, during the compaction. */
+  callDuring: LatencySummary;
+  /** How long that compaction took (it yields to the writes). */
+  compactionMs: number;
+}
+
+/**
+ * What a job runs: the whole sequence (`main`), only the write phases with or without a range taken
+ * first (`writes`, `ordered`: row 13), or the write and read phases on an encrypted database
+ * (`aes`, `chacha`: rows 14).
+ */
+export type Variant = "main" | "writes" | "ordered" | "aes" | "chacha";
+
 /** Everything one engine process reports, printed as one JSON line. */
 export interface EngineResult {
   engine: string;
+  /** Which sequence ran (absent in results of older runs: `main`). */
+  variant?: Variant;
   runtime: "deno" | "bun";
   runtimeVersion: string;
   records: number;
-  phases: Record<PhaseName, PhaseResult>;
+  phases: Partial<Record<PhaseName, PhaseResult>>;
   /** Values that came back different from what was written. */
   wrong: number;
   /** Keys that should have been found but were not (or found after removal). */
@@ -243,6 +319,12 @@ export interface EngineResult {
   indexBytesPerKey?: number;
   /** Live records at the end (engine's own count where it has one). */
   liveRecords?: number;
+  /** Single figures of the new rows (B/key, byte counts, Argon2id parameters…), by name. */
+  figures?: Record<string, number>;
+  /** Row 7d (emdb). */
+  compactionLatency?: CompactionLatency;
+  /** Agreement digests of the ordered phases: every engine must report the same numbers. */
+  digests?: Record<string, number>;
   notes: string[];
   error?: string;
 }
@@ -250,6 +332,8 @@ export interface EngineResult {
 export const PHASES = [
   "bulk",
   "individual",
+  "policyAlways",
+  "policyWriteThrough",
   "batch",
   "nosync",
   "nosyncBatched",
@@ -257,9 +341,22 @@ export const PHASES = [
   "reads2",
   "readsShuffled",
   "readsShuffledInto",
+  "readsVerifying",
+  "readsVerified",
+  "iterateKeys",
+  "rangeFirst",
+  "rangePrefix",
+  "rangeLong",
+  "transactions",
+  "atomics",
   "removals",
   "compaction",
+  "backup",
+  "copyFile",
   "reopenCheckpoint",
   "reopenReplay",
+  "reopenOrdered",
+  "rangeAfterReopen",
+  "passphraseOpen",
 ] as const;
 export type PhaseName = (typeof PHASES)[number];

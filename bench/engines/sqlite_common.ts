@@ -10,13 +10,20 @@
  * - nosync: `synchronous=OFF`, one autocommit INSERT per record; batched nosync: one
  *   transaction of 50,000;
  * - reads: prepared `SELECT value FROM kv WHERE key = ?` `.get`;
- * - removals: one transaction per 50,000 DELETEs.
+ * - removals: one transaction per 50,000 DELETEs;
+ * - iteration: `SELECT key FROM kv ORDER BY key` through `iterate()`; ranges: `SELECT key, value
+ *   FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?` through `all()` (faster than
+ *   `iterate()` for 10 and for 10,000 rows);
+ * - transactions: BEGIN, 10 × (SELECT value + INSERT OR REPLACE), COMMIT, under
+ *   `synchronous=NORMAL` (a WAL commit without fsync) and `FULL` for the last one, whose WAL
+ *   fsync makes every earlier commit durable too: one durable flush at the end. The one
+ *   connection holds the write lock from the first INSERT, so the reads need no version check.
  *
  * @module
  */
 
 import type { Pair } from "../workload.ts";
-import type { Engine, OpenMode } from "./types.ts";
+import type { Engine, EntrySink, OpenMode } from "./types.ts";
 
 /** The subset of bun:sqlite `Database` / node:sqlite `DatabaseSync` used here. */
 export interface SqlDb {
@@ -27,7 +34,11 @@ export interface SqlDb {
 export interface SqlStmt {
   run(...args: unknown[]): unknown;
   get(...args: unknown[]): unknown;
+  all(...args: unknown[]): unknown[];
+  iterate(...args: unknown[]): IterableIterator<unknown>;
 }
+
+type Row = { key: Uint8Array; value: Uint8Array };
 
 const CHUNK = 50_000;
 
@@ -42,13 +53,19 @@ export class SqliteEngine implements Engine {
   private del!: SqlStmt;
   private begin!: SqlStmt;
   private commit!: SqlStmt;
+  private scanKeys!: SqlStmt;
+  private rangeBetween!: SqlStmt;
+  private rangeFrom!: SqlStmt;
 
   constructor(readonly name: string, private readonly openDb: (path: string) => SqlDb) {
     this.notes = [
       `${name}: WITHOUT ROWID table, WAL, prepared statements, cache_size 256 MiB; synchronous=FULL ` +
       "for durable phases (bulk = one txn per 50,000; individual = autocommit INSERT; batch = one txn of 1,000), " +
       "OFF for nosync (autocommit INSERT each; batched nosync = one txn of 50,000); removals = one txn per 50,000 " +
-      "DELETEs; compaction = VACUUM. Size = db + -wal + -shm after close.",
+      "DELETEs; compaction = VACUUM. Size = db + -wal + -shm after close. Iteration = SELECT key … ORDER BY key " +
+      "(iterate()); ranges = SELECT key, value … WHERE key >= ? AND key < ? ORDER BY key LIMIT ? (all()); " +
+      "transactions = BEGIN, 10 × (SELECT + INSERT OR REPLACE), COMMIT under synchronous=NORMAL, FULL for the " +
+      "last (its WAL fsync makes all durable).",
     ];
   }
 
@@ -65,6 +82,9 @@ export class SqliteEngine implements Engine {
     this.del = db.prepare("DELETE FROM kv WHERE key = ?");
     this.begin = db.prepare("BEGIN");
     this.commit = db.prepare("COMMIT");
+    this.scanKeys = db.prepare("SELECT key FROM kv ORDER BY key");
+    this.rangeBetween = db.prepare("SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?");
+    this.rangeFrom = db.prepare("SELECT key, value FROM kv WHERE key >= ? ORDER BY key LIMIT ?");
   }
   private txnInsert(pairs: Pair[]): void {
     const ins = this.ins;
@@ -101,6 +121,37 @@ export class SqliteEngine implements Engine {
   get(key: Uint8Array): Uint8Array | undefined {
     const row = this.sel.get(key) as { value: Uint8Array } | null | undefined;
     return row ? row.value : undefined;
+  }
+  iterateKeys(sink: (key: Uint8Array) => void, limit: number): void {
+    let n = 0;
+    for (const row of this.scanKeys.iterate()) {
+      if (n++ === limit) break;
+      sink((row as Row).key);
+    }
+  }
+  range(start: Uint8Array, end: Uint8Array | undefined, _prefix: boolean, limit: number, sink: EntrySink): void {
+    const rows = (end ? this.rangeBetween.all(start, end, limit) : this.rangeFrom.all(start, limit)) as Row[];
+    for (let i = 0; i < rows.length; i++) sink(rows[i]!.key, rows[i]!.value);
+  }
+  beginTransactions(): void {
+    this.db.exec("PRAGMA synchronous=NORMAL");
+  }
+  transaction(
+    keys: Uint8Array[],
+    values: Uint8Array[],
+    last: boolean,
+    onRead: (value: Uint8Array | undefined) => void,
+  ): void {
+    if (last) this.db.exec("PRAGMA synchronous=FULL");
+    const sel = this.sel;
+    const ins = this.ins;
+    this.begin.run();
+    for (let i = 0; i < keys.length; i++) {
+      const row = sel.get(keys[i]) as Row | null | undefined;
+      onRead(row ? row.value : undefined);
+      ins.run(keys[i], values[i]);
+    }
+    this.commit.run();
   }
   removeAll(keys: Uint8Array[]): void {
     const del = this.del;

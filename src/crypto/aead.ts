@@ -121,8 +121,18 @@ export function aeadImplementations(name: CipherName): AeadImplementation[] {
 
 let preferred: AeadImplementation | undefined | null = null;
 
-/** `EMDB_CRYPTO`, read once (`undefined` when unset or not permitted). */
-function preferredImplementation(): AeadImplementation | undefined {
+/**
+ * `EMDB_CRYPTO`, read once (`undefined` when unset or not permitted).
+ *
+ * @returns The implementation the environment asks for, if any.
+ * @throws {TypeError} When `EMDB_CRYPTO` names no implementation.
+ * @example
+ * ```ts
+ * import { preferredImplementation } from "./aead.ts";
+ * console.log(preferredImplementation() ?? "fastest offered");
+ * ```
+ */
+export function preferredImplementation(): AeadImplementation | undefined {
   if (preferred !== null) return preferred;
   const v = binder.env("EMDB_CRYPTO");
   if (v !== undefined && v !== "" && !IMPLEMENTATIONS.includes(v as AeadImplementation)) {

@@ -152,6 +152,7 @@ export function bunBinder(): Binder {
     runtimeName: `Bun ${g.Bun.version}`,
     os,
     closesWorkerFiles: false,
+    pooledCopies: false,
     allowed: () => true,
     open<T extends SymbolTable>(candidates: readonly string[], table: T): BoundLibrary<T> {
       const errors: string[] = [];

@@ -194,6 +194,7 @@ export function denoBinder(): Binder {
     runtimeName: `Deno ${Deno.version.deno}`,
     os: osOf(),
     closesWorkerFiles: true,
+    pooledCopies: true,
     allowed,
     open<T extends SymbolTable>(candidates: readonly string[], table: T): BoundLibrary<T> {
       assertFfi();

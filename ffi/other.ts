@@ -41,6 +41,7 @@ export function otherBinder(): Binder {
     runtimeName,
     os,
     closesWorkerFiles: false,
+    pooledCopies: true,
     allowed: (p: Permission) => p.kind !== "ffi",
     open<T extends SymbolTable>(_candidates: readonly string[], _table: T): BoundLibrary<T> {
       return refuse();

@@ -477,6 +477,15 @@ export abstract class KvStore {
    * {@linkcode KvStore.range} for key order. Keys come back as strings when
    * they were written as strings, as bytes otherwise.
    *
+   * Byte keys and values are copies that nothing later changes. Under Deno,
+   * copies up to 1 KiB are carved out of shared 16 KiB buffers (as Node's
+   * `Buffer` pools small buffers; a fresh `ArrayBuffer` each cost 1 µs and
+   * more there): `value.buffer` is then larger than the value and
+   * `byteOffset` not 0, so pass `value.slice()` where a buffer of its own is
+   * needed (to `transfer()` it or post it as a transferable), and a value
+   * kept for long keeps its 16 KiB alive. The same holds for every iterator
+   * and range.
+   *
    * @returns An iterator; `break` (or `return()`) releases its snapshot.
    * @throws {EmdbError} `CLOSED`; `CORRUPTED` while iterating over a damaged record.
    *

@@ -179,3 +179,40 @@ test("a zero-copy view stays valid across later writes and file growth", (t) => 
   db.set("k", "changed");
   assert.equal(text(view), "hello");
 });
+
+test("keys and values an iterator yields are copies: no two overlap, and later writes, compaction and close change none", async (t) => {
+  const path = tempDbPath(t);
+  const db = Emdb.open(path);
+  const want = new Map<string, Uint8Array>();
+  for (let i = 0; i < 2000; i++) {
+    // Sizes around the pooling limit (1 KiB) and chunk boundaries.
+    const value = new Uint8Array(i % 7 === 0 ? 1025 + (i % 50) : 1 + (i * 37) % 400).fill(i & 0xff);
+    want.set(`k${i}`, value);
+  }
+  db.setMany([...want]);
+  const byteKeys = db.namespace("bytes");
+  byteKeys.setMany([...want.keys()].slice(0, 500).map((k) => [utf8(k), utf8(`v:${k}`)]));
+  const got = [...db.entries()];
+  const gotRange = [...db.range()];
+  const gotKeys = [...byteKeys.rangeKeys()] as Uint8Array[];
+  db.setMany([...want.keys()].map((k) => [k, "overwritten"]));
+  await db.compact();
+  byteKeys.clear();
+  db.close();
+  for (const list of [got, gotRange]) {
+    assert.equal(list.length, want.size);
+    for (const [k, v] of list) assert.deepEqual(v, want.get(k as string), `value of ${String(k)}`);
+  }
+  assert.deepEqual(gotKeys.map(text).sort(), [...want.keys()].slice(0, 500).sort());
+  // No two copies share a byte, whether or not they share a buffer.
+  const spans = [...got.map(([, v]) => v), ...gotKeys].map((v) => ({
+    b: v.buffer,
+    from: v.byteOffset,
+    to: v.byteOffset + v.byteLength,
+  }));
+  const byBuffer = Map.groupBy(spans, (s) => s.b);
+  for (const group of byBuffer.values()) {
+    group.sort((a, b) => a.from - b.from);
+    for (let i = 1; i < group.length; i++) assert.ok(group[i]!.from >= group[i - 1]!.to, "two copies overlap");
+  }
+});

@@ -24,6 +24,7 @@ import {
 import { type HashSnapshot, slotOffset } from "../index/hash_index.ts";
 import type { OrderedCursor, OrderedSnapshot } from "../index/ordered_index.ts";
 import type { Keyspace } from "./keyspace.ts";
+import { pooledCopy } from "./copy_pool.ts";
 import type { Space } from "./space.ts";
 import { splitPut } from "./record_crypto.ts";
 
@@ -131,15 +132,16 @@ abstract class SnapshotIterator<T> implements IterableIterator<T> {
           { path: this.#src.path, offset: off },
         );
       }
-      if (what === "values") return parts.value.slice();
-      const key = text ? keyText.decode(parts.key) : parts.key.slice();
-      return what === "keys" ? key : [key, parts.value.slice()];
+      const { key: k, value: v } = parts;
+      if (what === "values") return pooledCopy(v, 0, v.length);
+      const key = text ? keyText.decode(k) : pooledCopy(k, 0, k.length);
+      return what === "keys" ? key : [key, pooledCopy(v, 0, v.length)];
     }
     const k0 = recordKeyStart(buf, p);
     const vs = k0 + recordKeyLen(buf, p);
-    if (what === "values") return buf.slice(vs, vs + recordValueLen(buf, p));
-    const key = text ? keyText.decode(buf.subarray(k0, vs)) : buf.slice(k0, vs);
-    return what === "keys" ? key : [key, buf.slice(vs, vs + recordValueLen(buf, p))];
+    if (what === "values") return pooledCopy(buf, vs, vs + recordValueLen(buf, p));
+    const key = text ? keyText.decode(buf.subarray(k0, vs)) : pooledCopy(buf, k0, vs);
+    return what === "keys" ? key : [key, pooledCopy(buf, vs, vs + recordValueLen(buf, p))];
   }
 
   return(): IteratorResult<T> {

@@ -3,7 +3,9 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import { backup, compact, type CompactionResult } from "./engine/compact.ts";
+import { EmdbError } from "./errors.ts";
 import type { Engine } from "./engine/engine.ts";
 import type { Space } from "./engine/space.ts";
 import { breakLock, type LockHolder, readHolder } from "./engine/lockfile.ts";
@@ -99,7 +101,13 @@ export class Emdb extends KvStore implements Disposable {
     const file = toFilePath(path);
     assertSystemAccess(file);
     const io = systemIo();
-    return new Emdb(openEngine(io, io.realPath(file), opts));
+    const real = io.realPath(file);
+    if (io.statKind(dirname(real)) === undefined) {
+      throw new EmdbError("NOT_FOUND", `Cannot open "${real}": the folder "${dirname(real)}" does not exist`, {
+        path: real,
+      });
+    }
+    return new Emdb(openEngine(io, real, opts));
   }
 
   /**
@@ -509,10 +517,12 @@ export class Emdb extends KvStore implements Disposable {
    * Writes a consistent, compacted copy of the database (as of this call) to
    * `path`, atomically: the file appears complete or not at all. Writes go on
    * meanwhile. The copy opens with `Emdb.open`. Refuses the live database's own
-   * files, and a target another handle has open.
+   * files, and a target another handle has open. An in-memory database is
+   * backed up to a file like any other (this is how to save one).
    *
    * @param path Where to write the backup (replaced if it exists).
-   * @throws {EmdbError} `INVALID_CONFIG` (the target is this database or not a file), `LOCK_BUSY`, `IO`, `CLOSED`.
+   * @throws {EmdbError} `INVALID_CONFIG` (the target is this database or not a file), `NOT_FOUND` (its folder
+   *   does not exist), `LOCK_BUSY`, `IO`, `PERMISSION`, `CLOSED`.
    *
    * @example
    * ```ts
@@ -531,7 +541,8 @@ export class Emdb extends KvStore implements Disposable {
    * ```
    */
   backupTo(path: string | URL): Promise<void> {
-    return backup(this.#e, this.#e.io.realPath(toFilePath(path)), false);
+    const [io, target] = this.#backupTarget(path);
+    return backup(this.#e, io, target, false);
   }
 
   /**
@@ -553,7 +564,17 @@ export class Emdb extends KvStore implements Disposable {
    * ```
    */
   backupToSync(path: string | URL): void {
-    backup(this.#e, this.#e.io.realPath(toFilePath(path)), true);
+    const [io, target] = this.#backupTarget(path);
+    backup(this.#e, io, target, true);
+  }
+
+  /** Where a backup goes: beside the database, or, for an in-memory one, to the real file system. */
+  #backupTarget(path: string | URL): [Io, string] {
+    const file = toFilePath(path);
+    if (this.#e.path !== undefined) return [this.#e.io, this.#e.io.realPath(file)];
+    assertSystemAccess(file);
+    const io = systemIo();
+    return [io, io.realPath(file)];
   }
 
   /**

@@ -240,6 +240,26 @@ test("backupTo refuses the live database and its side files, and a target anothe
   assert.equal(replaced.getString("k"), "v");
 });
 
+test("an in-memory database backs up to a real file that opens; a target in a missing folder is NOT_FOUND, and so is an open there", async (t) => {
+  const dir = tempDir(t);
+  using db = Emdb.openInMemory();
+  db.setMany([["a", "1"], ["b", "2"]]);
+  db.namespace("ns").set("c", "3", { ttl: 60_000 });
+  await db.backupTo(join(dir, "saved.emdb"));
+  db.backupToSync(join(dir, "saved2.emdb"));
+  for (const name of ["saved.emdb", "saved2.emdb"]) {
+    using copy = Emdb.open(join(dir, name));
+    assert.deepEqual([...copy.rangeKeys()], ["a", "b"]);
+    assert.equal(copy.namespace("ns").getString("c"), "3");
+    assert.ok((copy.namespace("ns").ttl("c") ?? 0) > 50_000);
+  }
+  const missing = join(dir, "no-such-folder", "x.emdb");
+  assertEmdbError(() => db.backupToSync(missing), "NOT_FOUND");
+  await assert.rejects(db.backupTo(missing), (e: unknown) => (e as { code?: string }).code === "NOT_FOUND");
+  assertEmdbError(() => Emdb.open(missing), "NOT_FOUND");
+  assert.equal(existsSync(join(dir, "no-such-folder")), false);
+});
+
 for (const step of ["backup-copy", "backup-renamed"] as const) {
   test(`SIGKILL during a backup at step "${step}": the target is whole or absent, the live database intact`, async (t) => {
     const path = tempDbPath(t);

@@ -24,7 +24,7 @@ import process from "node:process";
 import { setImmediate } from "node:timers";
 import { EmdbError } from "../errors.ts";
 import type { Header } from "../format/header.ts";
-import type { JournalFile, LockHandle } from "../io/io.ts";
+import type { Io, JournalFile, LockHandle } from "../io/io.ts";
 import type { Engine } from "./engine.ts";
 import { acquireLock } from "./lockfile.ts";
 import { Rewriter } from "./rewrite.ts";
@@ -129,8 +129,7 @@ function sideFiles(path: string): string[] {
   return [path, `${path}.hint`, `${path}.hint.tmp`, `${path}.lock`, `${path}.lock-meta`, `${path}.compact`];
 }
 
-function* backupSteps(engine: Engine, target: string): Generator<Step, void, void> {
-  const io = engine.io;
+function* backupSteps(engine: Engine, io: Io, target: string): Generator<Step, void, void> {
   if (engine.path !== undefined) {
     const live = io.realPath(engine.path);
     if (sideFiles(live).includes(target) || target.startsWith(`${live}.corrupt-`)) {
@@ -141,6 +140,11 @@ function* backupSteps(engine: Engine, target: string): Generator<Step, void, voi
   }
   if (io.statKind(target) === "other") {
     throw new EmdbError("INVALID_CONFIG", `Cannot back up to "${target}": it is not a regular file`, { path: target });
+  }
+  if (io.statKind(dirname(target)) === undefined) {
+    throw new EmdbError("NOT_FOUND", `Cannot back up to "${target}": the folder "${dirname(target)}" does not exist`, {
+      path: target,
+    });
   }
   // The target may be another database: never replace one that is open.
   const lock: LockHandle = acquireLock(io, target, process.pid);
@@ -233,12 +237,13 @@ export function compact(
  * Writes a compacted, consistent copy of the database to `target`.
  *
  * @param engine The engine.
+ * @param io Where the target lives: the engine's own I/O, or the file system for an in-memory database.
  * @param target The backup's path (absolute, links resolved).
  * @param sync Run without yielding.
  */
-export function backup(engine: Engine, target: string, sync: true): void;
-export function backup(engine: Engine, target: string, sync: false): Promise<void>;
-export function backup(engine: Engine, target: string, sync: boolean): void | Promise<void> {
+export function backup(engine: Engine, io: Io, target: string, sync: true): void;
+export function backup(engine: Engine, io: Io, target: string, sync: false): Promise<void>;
+export function backup(engine: Engine, io: Io, target: string, sync: boolean): void | Promise<void> {
   engine.check();
-  return sync ? runSync(backupSteps(engine, target)) : runAsync(backupSteps(engine, target));
+  return sync ? runSync(backupSteps(engine, io, target)) : runAsync(backupSteps(engine, io, target));
 }

@@ -229,7 +229,11 @@ export class MemoryIo implements Io {
   }
 
   statKind(path: string): "file" | "other" | undefined {
-    return this.files.has(path) ? "file" : undefined;
+    if (this.files.has(path)) return "file";
+    // Folders are implied by the files in them ("other", like a folder on disk).
+    const dir = path.endsWith("/") ? path : `${path}/`;
+    for (const f of this.files.keys()) if (f.startsWith(dir)) return "other";
+    return undefined;
   }
 
   readFile(path: string): Uint8Array | undefined {

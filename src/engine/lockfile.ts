@@ -193,7 +193,8 @@ function lockOrReclaim(io: Io, path: string): LockHandle | EmdbError {
   const record = safeRecord(io, path);
   if (record?.holder.pid !== process.pid || record.owner === undefined) return busy(path, record?.holder);
   const state = io.reclaimLock(path, record.owner);
-  if (state === "released") {
+  if (state !== "live") {
+    // Released by us, or by the runtime meanwhile (it closes an ended Worker's descriptors on its own schedule).
     const again = tryLock(io, lock);
     if (again.ok) return again.handle;
   }

@@ -8,6 +8,8 @@
  *   emdb blocks under the runtime running the tests, lmdb-js blocks beside them
  *   (lmdb from `node_modules`), Deno KV blocks under Deno with `--unstable-kv`;
  *   and all of them type-check;
+ * - every `ts` block of `README.md` runs under the runtime running the tests,
+ *   from an empty folder, and type-checks;
  * - `docs/ARCHITECTURE.md` names every module of `src/` (but the CLI) and
  *   `ffi/`, and every source path it names exists.
  *
@@ -194,6 +196,62 @@ if (toolDeno !== undefined) {
       ...files,
     ]);
     assert.equal(r.code, 0, `deno check of the MIGRATING.md snippets:\n${r.stderr}`);
+  });
+}
+
+// ---- README.md ---------------------------------------------------------------------------
+
+/**
+ * The README's `ts` blocks, each made a module: the `Emdb` import when the
+ * block does not import it, and the database `db` the block works on when it
+ * does not open its own (a fresh file, `./readme.emdb`, in an empty folder).
+ */
+const readmeSnippets: Snippet[] = (() => {
+  const out: Snippet[] = [];
+  const lines = readFileSync(join(REPO_ROOT, "README.md"), "utf8").split("\n");
+  let section = "";
+  for (let i = 0; i < lines.length; i++) {
+    if (/^#{1,4} /.test(lines[i]!)) section = lines[i]!.replace(/^#+ /, "");
+    if (lines[i] !== "```ts") continue;
+    const line = i + 1;
+    const body: string[] = [];
+    for (i++; i < lines.length && lines[i] !== "```"; i++) body.push(lines[i]!);
+    let code = body.join("\n");
+    if (!/^\s*(using|const|let) db = /m.test(code)) code = `using db = Emdb.open("./readme.emdb");\n${code}`;
+    if (!/import \{[^}]*\bEmdb\b[^}]*\} from "@emdb\/emdb"/.test(code)) {
+      code = `import { Emdb } from "@emdb/emdb";\n${code}`;
+    }
+    out.push({ index: out.length + 1, section, subject: "emdb", line, code });
+  }
+  return out;
+})();
+
+test("the README has a ts example in every section of Use", () => {
+  const sections = new Set(readmeSnippets.map((s) => s.section));
+  for (
+    const want of ["Use", "Namespaces", "Expiry (TTL)", "Transactions and versions", "Iteration and ordered ranges"]
+  ) {
+    assert.ok(sections.has(want), `an example under "${want}"`);
+  }
+  for (const want of ["Compaction and backup", "Encryption"]) {
+    assert.ok(sections.has(want), `an example under "${want}"`);
+  }
+});
+
+for (const s of readmeSnippets) {
+  test(`README.md example ${s.index} (${s.section}) runs under ${currentRuntime}`, SLOW, async (t) => {
+    const [file] = writeSnippets(t, [s]);
+    const args = currentRuntime === "deno" ? ["run", "-A", "--config", join(REPO_ROOT, "deno.json"), file!] : [file!];
+    const r = await runCommand(process.execPath, args, { cwd: tempDir(t), timeoutMs: 60_000 });
+    assert.equal(r.code, 0, `the example at README.md line ${s.line} failed:\n${r.stderr}${r.stdout}`);
+  });
+}
+
+if (toolDeno !== undefined) {
+  test("every README.md example type-checks", SLOW, async (t) => {
+    const files = writeSnippets(t, readmeSnippets);
+    const r = await runCommand(toolDeno, ["check", "--config", join(REPO_ROOT, "deno.json"), ...files]);
+    assert.equal(r.code, 0, `deno check of the README.md examples:\n${r.stderr}`);
   });
 }
 

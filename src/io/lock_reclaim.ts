@@ -76,11 +76,15 @@ export function taggedDescriptors(paths: readonly string[], tag: number): number
 }
 
 /**
- * A random tag: an integer in [2^40, 2^52), far beyond any real file position.
+ * A random tag: an integer in [2^30, 2^31). Lock and journal descriptors are
+ * only ever used with positional I/O, so their position is 0 unless tagged.
+ * It stays below 2^31 because Bun (1.4) sometimes passes a larger number to
+ * an `i64` FFI argument wrongly (`lseek` then fails with `EINVAL`, seen in
+ * Workers), and the holder could not be identified after its thread ended.
  *
  * @returns The tag.
  */
 export function newTag(): number {
-  const w = crypto.getRandomValues(new Uint32Array(2));
-  return 2 ** 40 + (w[0]! % 2 ** 12) * 2 ** 32 + w[1]!;
+  const w = crypto.getRandomValues(new Uint32Array(1));
+  return 2 ** 30 + (w[0]! % 2 ** 30);
 }

@@ -469,7 +469,7 @@ export class Emdb extends KvStore implements Disposable {
   /**
    * Compacts the journal: rewrites the live records (dropping overwritten,
    * deleted and expired ones) into a new file and switches to it atomically
-   * (temp file, sync, rename, sync the folder). Runs in steps of a few MiB,
+   * (temp file, sync, rename, sync the folder). Runs in steps of 256 KiB,
    * yielding to the event loop between them, so reads and writes go on
    * meanwhile and none is lost; the switch itself is one short synchronous
    * step. Namespaces, expiries and versions are kept. A second call while one

@@ -3,7 +3,7 @@
  * journal with the rewriter, in bounded steps.
  *
  * Compaction, while writes go on: (1) freeze every namespace and copy its
- * live records into `<path>.compact`, a few MiB per step, yielding to the
+ * live records into `<path>.compact`, 256 KiB per step, yielding to the
  * event loop between steps so that writes are served meanwhile (they go to
  * the current journal as usual); (2) copy what was written since; (3) sync
  * the new file off the JavaScript thread; (4) in one synchronous step: copy
@@ -30,8 +30,13 @@ import { acquireLock } from "./lockfile.ts";
 import { Rewriter } from "./rewrite.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 
-/** Bytes copied per step before yielding to the event loop. */
-const STEP = 2 * 1024 * 1024;
+/**
+ * Bytes copied per step before yielding to the event loop: ~1–2 ms of work,
+ * so a write issued during a compaction waits little (measured at 1 M keys:
+ * p99 2–3 ms under Deno, 6–9 ms under Bun; 26–46 ms with 2 MiB steps), and
+ * the compaction takes no longer.
+ */
+const STEP = 256 * 1024;
 /** Records written meanwhile that are left for the final, synchronous step. */
 const SMALL = 256 * 1024;
 

@@ -78,9 +78,10 @@ export function taggedDescriptors(paths: readonly string[], tag: number): number
 /**
  * A random tag: an integer in [2^30, 2^31). Lock and journal descriptors are
  * only ever used with positional I/O, so their position is 0 unless tagged.
- * It stays below 2^31 because Bun (1.4) sometimes passes a larger number to
- * an `i64` FFI argument wrongly (`lseek` then fails with `EINVAL`, seen in
- * Workers), and the holder could not be identified after its thread ended.
+ * It stays small because `lseek` refuses a position beyond the file system's
+ * largest file (`EINVAL`; ext4 with 4 KiB blocks: 16 TiB = 2^44): the earlier
+ * tags, up to 2^44 + 2^40, failed that way about once in 16 locks, and such a
+ * holder could not be identified after its Worker ended.
  *
  * @returns The tag.
  */

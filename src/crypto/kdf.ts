@@ -1,7 +1,7 @@
 /**
  * Key derivation: Argon2id (RFC 9106) from a passphrase, HKDF-SHA256
  * (RFC 5869) for sub-keys. Both synchronous, both from `@noble/hashes`
- * (audited, pure JS), the same code and the same bytes in Deno and Bun.
+ * (audited, pure JS), the same code and the same bytes in every runtime.
  *
  * Argon2id defaults are the Rust crate's (and OWASP's minimum): m = 19,456 KiB,
  * t = 2, p = 1, which cost about 0.3 s here (see `bench/crypto_micro.ts`).

@@ -165,7 +165,8 @@ export class Emdb extends KvStore implements Disposable {
    *
    * @param path The database path.
    * @returns The holder, or `undefined` when no holder file exists.
-   * @throws {EmdbError} `CORRUPTED` when the holder file is not an emdb lock file.
+   * @throws {EmdbError} `CORRUPTED` when the holder file is not an emdb lock file; `IO` when it cannot be read
+   *   or is not a regular file (a FIFO planted there is refused, never waited on).
    *
    * @example
    * ```ts

@@ -168,6 +168,17 @@ test("a FIFO at <path>.hint does not hang the open", { skip: process.platform ==
   assert.equal(r.stdout.trim(), "10", r.stderr);
 });
 
+test("a FIFO at <path>.lock-meta does not hang lockHolder(): it is IO, not a holder", {
+  skip: process.platform === "win32",
+}, async (t) => {
+  const path = tempDbPath(t);
+  build(path, 1);
+  execFileSync("mkfifo", [`${path}.lock-meta`]);
+  const r = await runFixture("lock_holder.ts", [path], { timeoutMs: 30_000 });
+  assert.equal(r.timedOut, false, "lockHolder() hung on the FIFO");
+  assert.equal(r.stdout.trim(), "IO", r.stderr);
+});
+
 test("a torn large value that contains bytes of a valid record is a torn tail, not damage", (t) => {
   const path = tempDbPath(t);
   // A value holding a copy of a whole journal: valid-looking records inside it.

@@ -216,3 +216,19 @@ test("keys and values an iterator yields are copies: no two overlap, and later w
     for (let i = 1; i < group.length; i++) assert.ok(group[i]!.from >= group[i - 1]!.to, "two copies overlap");
   }
 });
+
+test("transferring the buffer of a yielded value mid-iteration leaves the values still to come whole", () => {
+  using db = Emdb.openInMemory();
+  db.setMany(Array.from({ length: 500 }, (_, i) => [`k${i}`, `value ${i} `.repeat(8)] as const));
+  const seen = new Map<string, string>();
+  let i = 0;
+  for (const [k, v] of db.entries()) {
+    const s = text(v);
+    seen.set(k as string, s);
+    // A hostile caller detaches whatever buffer the value lives in (under Deno, a shared chunk).
+    if (i++ % 50 === 0) (v.buffer as ArrayBuffer).transfer();
+  }
+  assert.equal(seen.size, 500);
+  for (const [k, s] of seen) assert.equal(s, `value ${k.slice(1)} `.repeat(8), k);
+  assert.equal(text(db.get("k7")!), "value 7 ".repeat(8));
+});

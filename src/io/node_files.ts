@@ -120,13 +120,18 @@ export abstract class NodeFiles {
     // 12 MB checkpoint, Deno's readFileSync took ~100 ms and this ~20 ms.
     let fd: number;
     try {
-      fd = fs.openSync(path, "r");
+      // Non-blocking: opening a FIFO planted at a side file's path must not wait for a writer.
+      fd = fs.openSync(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
     } catch (e) {
       if (isMissing(e)) return undefined;
       throw fsError(e, "read", path);
     }
     try {
-      const size = fs.fstatSync(fd).size;
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) {
+        throw new EmdbError("IO", `Cannot read "${path}": it is not a regular file`, { path, syscall: "read" });
+      }
+      const size = st.size;
       const buf = new Uint8Array(size);
       let n = 0;
       while (n < size) {
@@ -152,7 +157,7 @@ export abstract class NodeFiles {
       }
       return out;
     } catch (e) {
-      throw fsError(e, "read", path);
+      throw e instanceof EmdbError ? e : fsError(e, "read", path);
     } finally {
       fs.closeSync(fd);
     }
